@@ -1,0 +1,107 @@
+import express from 'express';
+import session from 'express-session';
+import passport from 'passport';
+import { Strategy as LocalStrategy } from 'passport-local';
+import { mfa, type MfaOptions } from '../src/index.js';
+
+export interface DemoUser {
+  id: string;
+  username: string;
+  password: string;
+  email: string;
+  admin: boolean;
+}
+
+/** Two demo users: alice pairs her email at first sign-on, admin skips MFA by policy. */
+export const USERS: DemoUser[] = [
+  { id: '1', username: 'alice', password: 'alice-password', email: 'alice@example.test', admin: false },
+  { id: '2', username: 'admin', password: 'admin-password', email: 'admin@example.test', admin: true },
+];
+
+export interface ExampleOptions {
+  sessionStore?: session.Store;
+  mfa?: Partial<MfaOptions<DemoUser>>;
+}
+
+const escape = (s: string) => s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+
+function page(title: string, body: string): string {
+  return `<!doctype html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1"><title>${escape(title)}</title><link rel="stylesheet" href="/mfa/assets/mfa.css"></head><body><main class="mfa-card"><h1>${escape(title)}</h1>${body}</main></body></html>`;
+}
+
+export function createExampleApp(options: ExampleOptions = {}) {
+  const app = express();
+  const authenticator = new passport.Passport();
+
+  authenticator.use(
+    new LocalStrategy((username, password, done) => {
+      const user = USERS.find((u) => u.username === username && u.password === password);
+      done(null, user ?? false, user ? undefined : { message: 'Wrong username or password.' });
+    }),
+  );
+  authenticator.serializeUser((user, done) => done(null, (user as DemoUser).id));
+  authenticator.deserializeUser((id: string, done) => done(null, USERS.find((u) => u.id === id) ?? false));
+
+  const auth = mfa<DemoUser>({
+    passport: authenticator,
+    user: { id: (u) => u.id, email: (u) => u.email },
+    policy: { skip: (user) => user.admin },
+    ...options.mfa,
+  });
+
+  app.use(express.urlencoded({ extended: false }));
+  app.use(
+    session({
+      name: 'example.sid',
+      secret: process.env.SESSION_SECRET ?? 'example-app-session-secret-change-me',
+      resave: false,
+      saveUninitialized: false,
+      store: options.sessionStore,
+      cookie: { httpOnly: true, sameSite: 'lax' },
+    }),
+  );
+  app.use(authenticator.session());
+  app.use(auth);
+
+  app.get('/', (req, res) => {
+    const user = req.user as DemoUser | undefined;
+    res.send(
+      user
+        ? page(`Hello, ${user.username}`, `<p>You are signed on.</p><p><a href="/account">Your account</a></p><p><a href="/mfa/devices">Your authentication methods</a></p><p><a href="/transfer">Make a transfer</a> (asks for a fresh code after 5 minutes)</p><form method="post" action="/logout"><button class="mfa-secondary" type="submit">Sign out</button></form>`)
+        : page('express-mfa example', '<p><a class="mfa-button" href="/login">Sign on</a></p>'),
+    );
+  });
+
+  app.get('/login', (req, res) => {
+    const messages = ((req.session as unknown as { messages?: string[] }).messages ?? []).splice(0);
+    res.send(
+      page(
+        'Sign on',
+        `${messages.map((m) => `<p class="mfa-error" role="alert">${escape(m)}</p>`).join('')}
+        <form method="post" action="/login">
+          <label for="username">Username</label><input id="username" name="username" type="text" autocomplete="username" required>
+          <label for="password">Password</label><input id="password" name="password" type="password" autocomplete="current-password" required>
+          <button class="mfa-primary" type="submit">Sign on</button>
+        </form>
+        <p class="mfa-help">Try alice / alice-password (pairs her email, then answers a code) or admin / admin-password (the policy skips MFA).</p>`,
+      ),
+    );
+  });
+
+  app.post('/login', auth.authenticate('local', { failureRedirect: '/login', failureMessage: true }));
+
+  app.get('/account', auth.required(), (req, res) => {
+    const user = req.user as DemoUser;
+    res.send(page('Your account', `<p>Signed on as ${escape(user.username)} (${escape(user.email)}).</p><p><a href="/">Home</a></p>`));
+  });
+
+  app.get('/transfer', auth.required({ maxAge: '5m' }), (_req, res) => {
+    res.send(page('Make a transfer', '<p>You confirmed it is you within the last 5 minutes.</p><p><a href="/">Home</a></p>'));
+  });
+
+  app.post('/logout', (req, res, next) => {
+    req.logout((err) => (err ? next(err) : res.redirect('/')));
+  });
+
+  return { app, auth, passport: authenticator };
+}

@@ -1,0 +1,41 @@
+import { DeliveryError } from '../errors.js';
+import type { Logger, MailTransport } from '../options.js';
+import type { Renderer } from '../render.js';
+import { parseEmailAddress } from './address.js';
+
+export type EmailKind = 'pairing' | 'signon' | 'stepup' | 'device-added' | 'device-removed';
+
+/**
+ * Builds an email from the templates `emails/<kind>.subject|text|html` and
+ * hands it to the transport. Recipients are re-validated here, so that no
+ * caller can slip a second recipient or a header into a message.
+ */
+export class EmailSender {
+  constructor(
+    private readonly renderer: Renderer,
+    private readonly transport: MailTransport,
+    private readonly from: string,
+  ) {}
+
+  async send(kind: EmailKind, to: string, data: Record<string, unknown>): Promise<void> {
+    const address = parseEmailAddress(to);
+    const locals = { ...data, to: address };
+    const subject = this.renderer.render(`emails/${kind}.subject`, locals, 'text').replace(/\s+/g, ' ').trim();
+    const text = this.renderer.render(`emails/${kind}.text`, locals, 'text');
+    const html = this.renderer.render(`emails/${kind}.html`, locals, 'html');
+    try {
+      await this.transport.sendMail({ from: this.from, to: address, subject, text, html });
+    } catch (error) {
+      throw new DeliveryError(error);
+    }
+  }
+}
+
+/** For development without SMTP: writes each email's text to the log, where the code can be read. */
+export class LogTransport implements MailTransport {
+  constructor(private readonly logger: Logger) {}
+
+  async sendMail(message: { to: string; subject: string; text: string }): Promise<void> {
+    this.logger.info(`email to ${message.to}: ${message.subject}\n${message.text.trim()}\n`);
+  }
+}

@@ -1,0 +1,234 @@
+import { maskEmailAddress, parseEmailAddress } from '../delivery/address.js';
+import type { EmailSender } from '../delivery/email.js';
+import { DeviceExistsError, LimitExceededError, NotFoundError, OtpError, ValidationError } from '../errors.js';
+import type { EventBus, RequestContext } from '../events.js';
+import type { Logger, ResolvedEmailMethod } from '../options.js';
+import type { Challenge, ChallengeService } from '../otp/challenges.js';
+import { newId } from '../otp/code.js';
+import type { DeviceRecord, DeviceStatus, MfaStore } from '../stores/types.js';
+
+/** An authentication device as the app and the API see it. */
+export interface Device {
+  id: string;
+  userId: string;
+  type: 'email';
+  email: string;
+  /** The address with most of it hidden, for pages shown before sign-on completes. */
+  maskedEmail: string;
+  nickname: string | null;
+  status: DeviceStatus;
+  default: boolean;
+  createdAt: Date;
+  updatedAt: Date;
+  activatedAt: Date | null;
+}
+
+export interface CreateDeviceInput {
+  type?: 'email';
+  email: unknown;
+  nickname?: unknown;
+}
+
+export interface DeviceUpdate {
+  nickname?: unknown;
+  /** true makes this device the default one. */
+  default?: boolean;
+}
+
+/** Pairs, activates, lists and removes a user's authentication devices. */
+export class DeviceService {
+  constructor(
+    private readonly store: MfaStore,
+    private readonly challenges: ChallengeService,
+    private readonly sender: EmailSender,
+    private readonly method: ResolvedEmailMethod,
+    private readonly events: EventBus,
+    private readonly logger: Logger,
+    private readonly now: () => number = Date.now,
+  ) {}
+
+  async list(userId: string): Promise<Device[]> {
+    return (await this.store.listDevices(userId)).map(toDevice);
+  }
+
+  async get(userId: string, deviceId: string): Promise<Device> {
+    return toDevice(await this.record(userId, deviceId));
+  }
+
+  /** Active devices, the default one first. */
+  async active(userId: string): Promise<DeviceRecord[]> {
+    const devices = (await this.store.listDevices(userId)).filter((d) => d.status === 'ACTIVE');
+    return devices.sort((a, b) => Number(b.isDefault) - Number(a.isDefault));
+  }
+
+  async record(userId: string, deviceId: string): Promise<DeviceRecord> {
+    const device = typeof deviceId === 'string' ? await this.store.getDevice(userId, deviceId) : null;
+    if (!device) throw new NotFoundError('No such authentication method.');
+    return device;
+  }
+
+  /**
+   * Adds an email device and sends it the pairing code; it stays
+   * ACTIVATION_REQUIRED until that code is entered. Pairing an address that
+   * is waiting for activation again sends it a new code.
+   */
+  async create(userId: string, input: CreateDeviceInput, context: RequestContext = {}): Promise<{ device: Device; challenge: Challenge }> {
+    if (input.type !== undefined && input.type !== 'email') throw new ValidationError("The only device type is 'email'.", 'type');
+    const email = parseEmailAddress(input.email);
+    const nickname = parseNickname(input.nickname);
+    const now = this.now();
+    const existing = (await this.store.listDevices(userId)).find((d) => d.email.toLowerCase() === email.toLowerCase());
+    if (existing && existing.status !== 'ACTIVATION_REQUIRED') throw new DeviceExistsError();
+
+    let device = existing;
+    if (!device) {
+      device = {
+        id: newId(),
+        userId,
+        type: 'email',
+        email,
+        nickname,
+        status: 'ACTIVATION_REQUIRED',
+        isDefault: false,
+        createdAt: now,
+        updatedAt: now,
+        activatedAt: null,
+        activationChallengeId: null,
+      };
+      if (!(await this.store.insertDevice(device, this.method.maxDevices))) throw new LimitExceededError(this.method.maxDevices);
+      this.events.publish('device.created', userId, context, { deviceId: device.id });
+    } else if (device.activationChallengeId) {
+      await this.challenges.cancel(userId, device.activationChallengeId);
+    }
+
+    let challenge: Challenge;
+    try {
+      challenge = await this.challenges.start(device, 'pairing', context);
+    } catch (error) {
+      if (!existing) await this.store.deleteDevice(userId, device.id);
+      throw error;
+    }
+    const updated = await this.store.updateDevice(userId, device.id, {
+      activationChallengeId: challenge.id,
+      updatedAt: now,
+      ...(existing && nickname !== null ? { nickname } : {}),
+    });
+    if (!updated) throw new NotFoundError('No such authentication method.');
+    return { device: toDevice(updated), challenge };
+  }
+
+  /** Sends a new pairing code to a device waiting for activation. */
+  async resend(userId: string, deviceId: string, context: RequestContext = {}): Promise<Challenge> {
+    const device = await this.pendingActivation(userId, deviceId);
+    if (device.activationChallengeId && (await this.challenges.get(userId, device.activationChallengeId))) {
+      return this.challenges.resend(device, device.activationChallengeId, context);
+    }
+    const challenge = await this.challenges.start(device, 'pairing', context);
+    await this.store.updateDevice(userId, deviceId, { activationChallengeId: challenge.id, updatedAt: this.now() });
+    return challenge;
+  }
+
+  /** Checks the pairing code and makes the device ACTIVE (and the default when there is none). */
+  async activate(userId: string, deviceId: string, otp: unknown, context: RequestContext = {}): Promise<Device> {
+    const device = await this.pendingActivation(userId, deviceId);
+    if (!device.activationChallengeId) throw new OtpError('OTP_EXPIRED', 'This code has expired. Send a new code.');
+    await this.challenges.verify(userId, device.activationChallengeId, otp, 'pairing', context);
+    const now = this.now();
+    const activated = await this.store.updateDevice(userId, deviceId, {
+      status: 'ACTIVE',
+      activatedAt: now,
+      activationChallengeId: null,
+      updatedAt: now,
+    });
+    if (!activated) throw new NotFoundError('No such authentication method.');
+    activated.isDefault = await this.store.setDefaultDevice(userId, deviceId, true);
+    this.events.publish('device.activated', userId, context, { deviceId });
+    await this.notify(userId, 'device-added', activated, deviceId);
+    return toDevice(activated);
+  }
+
+  async update(userId: string, deviceId: string, update: DeviceUpdate, context: RequestContext = {}): Promise<Device> {
+    let device = await this.record(userId, deviceId);
+    if (update.nickname !== undefined) {
+      const nickname = parseNickname(update.nickname);
+      device = (await this.store.updateDevice(userId, deviceId, { nickname, updatedAt: this.now() })) ?? device;
+      this.events.publish('device.renamed', userId, context, { deviceId });
+    }
+    if (update.default === true) {
+      if (device.status !== 'ACTIVE') throw new ValidationError('Only an active method can be the default.', 'default');
+      await this.store.setDefaultDevice(userId, deviceId);
+      device.isDefault = true;
+      this.events.publish('device.default', userId, context, { deviceId });
+    }
+    return toDevice(device);
+  }
+
+  /** Removes a device; when it was the default, the oldest active one takes over. */
+  async remove(userId: string, deviceId: string, context: RequestContext = {}): Promise<void> {
+    const removed = await this.store.deleteDevice(userId, deviceId);
+    if (!removed) throw new NotFoundError('No such authentication method.');
+    if (removed.activationChallengeId) await this.challenges.cancel(userId, removed.activationChallengeId);
+    if (removed.isDefault) {
+      const [next] = (await this.store.listDevices(userId)).filter((d) => d.status === 'ACTIVE');
+      if (next) await this.store.setDefaultDevice(userId, next.id);
+    }
+    this.events.publish('device.removed', userId, context, { deviceId });
+    if (removed.status === 'ACTIVE') await this.notify(userId, 'device-removed', removed, null, removed.email);
+  }
+
+  private async pendingActivation(userId: string, deviceId: string): Promise<DeviceRecord> {
+    const device = await this.record(userId, deviceId);
+    if (device.status !== 'ACTIVATION_REQUIRED') throw new ValidationError('This method is already active.', 'deviceId');
+    return device;
+  }
+
+  /**
+   * Tells the user's active addresses (and `alsoTo`) that a method was added
+   * or removed, so that a change they did not make does not go unseen. The
+   * change itself is done by now; a failed notice is logged, not undone.
+   */
+  private async notify(
+    userId: string,
+    kind: 'device-added' | 'device-removed',
+    changed: DeviceRecord,
+    exceptId: string | null,
+    alsoTo?: string,
+  ): Promise<void> {
+    const recipients = (await this.store.listDevices(userId))
+      .filter((d) => d.status === 'ACTIVE' && d.id !== exceptId)
+      .map((d) => d.email);
+    if (alsoTo) recipients.push(alsoTo);
+    const data = { address: changed.email, nickname: changed.nickname, at: new Date(this.now()) };
+    await Promise.all(
+      [...new Set(recipients)].map((to) =>
+        this.sender.send(kind, to, data).catch((error) => this.logger.error(`could not send the ${kind} notice for user ${userId}`, error)),
+      ),
+    );
+  }
+}
+
+function parseNickname(input: unknown): string | null {
+  if (input === undefined || input === null) return null;
+  if (typeof input !== 'string') throw new ValidationError('The nickname must be text.', 'nickname');
+  const nickname = input.trim();
+  if (nickname.length > 64 || /[\u0000-\u001f\u007f]/.test(nickname)) {
+    throw new ValidationError('Use a nickname of at most 64 characters, on one line.', 'nickname');
+  }
+  return nickname === '' ? null : nickname;
+}
+
+export function toDevice(record: DeviceRecord): Device {
+  return {
+    id: record.id,
+    userId: record.userId,
+    type: record.type,
+    email: record.email,
+    maskedEmail: maskEmailAddress(record.email),
+    nickname: record.nickname,
+    status: record.status,
+    default: record.isDefault,
+    createdAt: new Date(record.createdAt),
+    updatedAt: new Date(record.updatedAt),
+    activatedAt: record.activatedAt === null ? null : new Date(record.activatedAt),
+  };
+}

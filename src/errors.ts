@@ -1,0 +1,132 @@
+/**
+ * Every error the library raises on purpose is an MfaError with a stable
+ * `code`: the JSON API returns it as is, pages choose their message by it, and
+ * apps can branch on it without parsing messages.
+ */
+export type MfaErrorCode =
+  | 'VALIDATION_FAILED'
+  | 'NOT_FOUND'
+  | 'LIMIT_EXCEEDED'
+  | 'DEVICE_EXISTS'
+  | 'INVALID_OTP'
+  | 'OTP_EXPIRED'
+  | 'TOO_MANY_ATTEMPTS'
+  | 'LOCKED'
+  | 'RESEND_TOO_SOON'
+  | 'SEND_LIMIT_EXCEEDED'
+  | 'DELIVERY_FAILED'
+  | 'STORE_UNAVAILABLE'
+  | 'NO_DEVICE'
+  | 'MFA_REQUIRED'
+  | 'CSRF_FAILED';
+
+export class MfaError extends Error {
+  readonly code: MfaErrorCode;
+  /** HTTP status the router answers with. */
+  readonly status: number;
+
+  constructor(code: MfaErrorCode, message: string, status: number, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = new.target.name;
+    this.code = code;
+    this.status = status;
+  }
+
+  /** Extra fields for API clients; never secrets. */
+  details(): Record<string, unknown> {
+    return {};
+  }
+}
+
+export class ValidationError extends MfaError {
+  constructor(message: string, readonly field?: string) {
+    super('VALIDATION_FAILED', message, 400);
+  }
+  override details() {
+    return this.field ? { field: this.field } : {};
+  }
+}
+
+export class NotFoundError extends MfaError {
+  constructor(message = 'Not found.') {
+    super('NOT_FOUND', message, 404);
+  }
+}
+
+export class LimitExceededError extends MfaError {
+  constructor(readonly limit: number) {
+    super('LIMIT_EXCEEDED', `A user can have at most ${limit} authentication methods.`, 409);
+  }
+  override details() {
+    return { limit: this.limit };
+  }
+}
+
+export class DeviceExistsError extends MfaError {
+  constructor() {
+    super('DEVICE_EXISTS', 'This address is already one of your authentication methods.', 409);
+  }
+}
+
+export class OtpError extends MfaError {
+  constructor(
+    code: 'INVALID_OTP' | 'OTP_EXPIRED' | 'TOO_MANY_ATTEMPTS',
+    message: string,
+    readonly remainingAttempts?: number,
+  ) {
+    super(code, message, 400);
+  }
+  override details() {
+    return this.remainingAttempts === undefined ? {} : { remainingAttempts: this.remainingAttempts };
+  }
+}
+
+export class LockedError extends MfaError {
+  constructor(readonly lockedUntil: number) {
+    super('LOCKED', 'Too many wrong codes. Multi-factor sign-on is locked for a while.', 423);
+  }
+  override details() {
+    return { lockedUntil: new Date(this.lockedUntil).toISOString() };
+  }
+}
+
+export class RateLimitError extends MfaError {
+  constructor(
+    code: 'RESEND_TOO_SOON' | 'SEND_LIMIT_EXCEEDED',
+    /** Seconds until a send is allowed again. */
+    readonly retryAfter: number,
+  ) {
+    super(
+      code,
+      code === 'RESEND_TOO_SOON'
+        ? `Please wait ${retryAfter} seconds before asking for another code.`
+        : 'Too many codes were sent. Please try again later.',
+      429,
+    );
+  }
+  override details() {
+    return { retryAfter: this.retryAfter };
+  }
+}
+
+export class DeliveryError extends MfaError {
+  constructor(cause: unknown) {
+    super('DELIVERY_FAILED', 'The code could not be sent. Please try again.', 503, { cause });
+  }
+}
+
+export class StoreUnavailableError extends MfaError {
+  constructor(cause: unknown) {
+    super('STORE_UNAVAILABLE', 'The sign-on service is unavailable. Please try again shortly.', 503, { cause });
+  }
+}
+
+export class NoDeviceError extends MfaError {
+  constructor() {
+    super(
+      'NO_DEVICE',
+      'Your account has no authentication method, and signing on requires one. Please contact your administrator.',
+      403,
+    );
+  }
+}

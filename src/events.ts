@@ -1,0 +1,57 @@
+import { EventEmitter } from 'node:events';
+
+/** Who asked: carried from the HTTP layer down so that events can say it. */
+export interface RequestContext {
+  ip?: string;
+  userAgent?: string;
+}
+
+export type MfaEventType =
+  | 'device.created'
+  | 'device.activated'
+  | 'device.renamed'
+  | 'device.default'
+  | 'device.removed'
+  | 'otp.sent'
+  | 'mfa.succeeded'
+  | 'mfa.failed'
+  | 'user.locked'
+  | 'user.unlocked'
+  | 'signon.completed'
+  | 'signon.refused';
+
+/** An audit record. It never carries a code. */
+export interface MfaEvent {
+  type: MfaEventType;
+  at: Date;
+  userId: string;
+  deviceId?: string;
+  /** Why a step failed or was refused: an error code, or a policy outcome. */
+  reason?: string;
+  /** For sign-on events: the methods used, e.g. ['pwd', 'otp']. */
+  amr?: string[];
+  ip?: string;
+  userAgent?: string;
+}
+
+export interface MfaEvents {
+  on(event: 'event', listener: (event: MfaEvent) => void): this;
+  off(event: 'event', listener: (event: MfaEvent) => void): this;
+}
+
+/** Publishes audit events; a throwing listener is the app's bug, not a reason to fail a sign-on. */
+export class EventBus extends EventEmitter implements MfaEvents {
+  constructor(private readonly onListenerError: (error: unknown) => void) {
+    super();
+  }
+
+  publish(type: MfaEventType, userId: string, context: RequestContext, extra: Partial<MfaEvent> = {}): void {
+    if (this.listenerCount('event') === 0) return;
+    const event: MfaEvent = { type, at: new Date(), userId, ...extra, ip: context.ip, userAgent: context.userAgent };
+    try {
+      this.emit('event', event);
+    } catch (error) {
+      this.onListenerError(error);
+    }
+  }
+}

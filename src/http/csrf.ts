@@ -1,0 +1,29 @@
+import { randomBytes, timingSafeEqual } from 'node:crypto';
+import type { NextFunction, Request, Response } from 'express';
+import { MfaError } from '../errors.js';
+import { readState, writeState } from './session-state.js';
+
+export class CsrfError extends MfaError {
+  constructor() {
+    super('CSRF_FAILED', 'This form has expired. Go back, reload the page and try again.', 403);
+  }
+}
+
+/** The session's token for forms (synchronizer token pattern); made on first use. */
+export function csrfToken(req: Request): string {
+  const state = writeState(req);
+  state.csrf ??= randomBytes(32).toString('base64url');
+  return state.csrf;
+}
+
+/** Refuses a state-changing request whose form field or header does not carry the session's token. */
+export function verifyCsrf(req: Request, _res: Response, next: NextFunction): void {
+  if (req.method === 'GET' || req.method === 'HEAD' || req.method === 'OPTIONS') return next();
+  const expected = readState(req)?.csrf;
+  const body = req.body as Record<string, unknown> | undefined;
+  const given = (typeof body?._csrf === 'string' ? body._csrf : undefined) ?? req.get('x-csrf-token');
+  if (typeof expected !== 'string' || typeof given !== 'string') return next(new CsrfError());
+  const a = Buffer.from(expected);
+  const b = Buffer.from(given);
+  next(a.length === b.length && timingSafeEqual(a, b) ? undefined : new CsrfError());
+}

@@ -1,0 +1,18 @@
+import type { DeviceService } from '../devices/service.js';
+import type { EventBus } from '../events.js';
+import type { PassportLike, ResolvedOptions } from '../options.js';
+import type { ChallengeService } from '../otp/challenges.js';
+import type { Pages } from './pages.js';
+import type { RecentMfaCookie } from './remember.js';
+
+/** What the HTTP layer is built from; mfa() wires one of these. */
+export interface HttpDeps<User = any> {
+  options: ResolvedOptions<User>;
+  passport: PassportLike;
+  devices: DeviceService;
+  challenges: ChallengeService;
+  events: EventBus;
+  pages: Pages;
+  recent: RecentMfaCookie;
+  now: () => number;
+}

@@ -1,0 +1,47 @@
+import { createHmac, timingSafeEqual } from 'node:crypto';
+import type { Request, Response } from 'express';
+
+const COOKIE = 'mfa_recent';
+
+/**
+ * A signed cookie saying "this browser completed MFA for this user at T", so
+ * that a policy with skipWithin can skip MFA on the next sign-on. It names
+ * no user: the signature covers the user id, so it proves nothing for another.
+ */
+export class RecentMfaCookie {
+  constructor(private readonly secret: Buffer) {}
+
+  set(req: Request, res: Response, userId: string, at: number, maxAgeMs: number): void {
+    res.cookie(COOKIE, `${at}.${this.sign(userId, at)}`, {
+      httpOnly: true,
+      sameSite: 'lax',
+      secure: req.secure,
+      maxAge: maxAgeMs,
+      path: '/',
+    });
+  }
+
+  /** When this browser last completed MFA for the user, or null. */
+  read(req: Request, userId: string): number | null {
+    const value = readCookie(req.headers.cookie, COOKIE);
+    const match = value ? /^(\d{1,15})\.([A-Za-z0-9_-]{43})$/.exec(value) : null;
+    if (!match) return null;
+    const at = Number(match[1]);
+    const expected = Buffer.from(this.sign(userId, at));
+    const given = Buffer.from(match[2]!);
+    return expected.length === given.length && timingSafeEqual(expected, given) ? at : null;
+  }
+
+  private sign(userId: string, at: number): string {
+    return createHmac('sha256', this.secret).update(`recent-mfa\0${userId}\0${at}`).digest('base64url');
+  }
+}
+
+function readCookie(header: string | undefined, name: string): string | undefined {
+  if (!header) return undefined;
+  for (const part of header.split(';')) {
+    const eq = part.indexOf('=');
+    if (eq > 0 && part.slice(0, eq).trim() === name) return part.slice(eq + 1).trim();
+  }
+  return undefined;
+}

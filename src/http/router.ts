@@ -1,0 +1,44 @@
+import express, { type NextFunction, type Request, type RequestHandler, type Response } from 'express';
+import { StoreUnavailableError } from '../errors.js';
+import { verifyCsrf } from './csrf.js';
+import type { HttpDeps } from './deps.js';
+import { gate } from './gate.js';
+import { sessionBag } from './session-state.js';
+import { challengeRoutes } from './routes/challenge.js';
+import { deviceRoutes } from './routes/devices.js';
+import { enrollRoutes } from './routes/enroll.js';
+import type { SignOnFlow } from './signon.js';
+
+/**
+ * The middleware of app.use(auth): the gate on every request, and the pages
+ * under basePath. Requests elsewhere pay for the gate only.
+ */
+export function createMiddleware<User>(deps: HttpDeps<User>, flow: SignOnFlow<User>): RequestHandler {
+  const { basePath } = deps.options;
+  const pages = express.Router();
+  pages.get('/assets/mfa.css', (req, res) => deps.pages.serveStylesheet(req, res));
+  pages.use(express.urlencoded({ extended: false, limit: '16kb' }));
+  pages.use((req: Request, _res: Response, next: NextFunction) => {
+    // express-session goes on without req.session when its store is down: nothing here works without one.
+    next(sessionBag(req) ? undefined : new StoreUnavailableError(new Error('req.session is missing: the session store is down, or express-session is not mounted before express-mfa')));
+  });
+  pages.use(verifyCsrf);
+  challengeRoutes(deps, flow, pages);
+  enrollRoutes(deps, flow, pages);
+  deviceRoutes(deps, pages);
+  pages.use((error: unknown, req: Request, res: Response, _next: NextFunction) => deps.pages.error(req, res, error));
+
+  const mounted = express.Router();
+  mounted.use(basePath, pages);
+  const runGate = gate(deps);
+  const prefix = `${basePath}/`;
+
+  return function mfaMiddleware(req: Request, res: Response, next: NextFunction): void {
+    runGate(req, res, (error?: unknown) => {
+      if (error) return next(error);
+      const url = req.url;
+      if (url.startsWith(prefix) || url === basePath || url.startsWith(`${basePath}?`)) return mounted(req, res, next);
+      next();
+    });
+  };
+}

@@ -1,0 +1,129 @@
+import type { Request, Response, Router } from 'express';
+import { maskEmailAddress } from '../../delivery/address.js';
+import { MfaError, NotFoundError, ValidationError } from '../../errors.js';
+import type { ChallengePurpose, DeviceRecord } from '../../stores/types.js';
+import { requestContext } from '../context.js';
+import type { HttpDeps } from '../deps.js';
+import { signedOn } from '../required.js';
+import { readState, writeState } from '../session-state.js';
+import { describe, type SignOnFlow } from '../signon.js';
+import { answerWithPassport } from './answer.js';
+import { handle } from './handle.js';
+
+/** The sign-on or step-up challenge under way in this session. */
+interface ActiveChallenge {
+  purpose: Extract<ChallengePurpose, 'signon' | 'stepup'>;
+  userId: string;
+  /** The session object that holds challengeId and deviceId. */
+  holder: { challengeId?: string; deviceId?: string };
+}
+
+function active<User>(deps: HttpDeps<User>, req: Request): ActiveChallenge | undefined {
+  const state = readState(req);
+  if (state?.pending?.stage === 'challenge') return { purpose: 'signon', userId: state.pending.userId, holder: state.pending };
+  const auth = signedOn(deps, req);
+  if (state?.stepUp && auth) return { purpose: 'stepup', userId: auth.userId, holder: state.stepUp };
+  return undefined;
+}
+
+/** Pages: enter the code, send or resend it, use another device, cancel. */
+export function challengeRoutes<User>(deps: HttpDeps<User>, flow: SignOnFlow<User>, router: Router): void {
+  const { options, devices, challenges, pages } = deps;
+  const base = options.basePath;
+
+  async function show(req: Request, res: Response, current: ActiveChallenge, error?: MfaError): Promise<void> {
+    const list = await devices.active(current.userId);
+    const device = list.find((d) => d.id === current.holder.deviceId) ?? list[0];
+    if (!device) throw new NotFoundError('You have no active authentication method. Add one under "Your authentication methods" first.');
+    const label = (d: DeviceRecord) => (d.nickname ? `${d.nickname} (${maskEmailAddress(d.email)})` : maskEmailAddress(d.email));
+    pages.render(
+      req,
+      res,
+      'challenge',
+      {
+        title: current.purpose === 'stepup' ? 'Confirm it is you' : 'Enter your code',
+        purpose: current.purpose,
+        device: { id: device.id, label: label(device) },
+        others: list.filter((d) => d.id !== device.id).map((d) => ({ id: d.id, label: label(d) })),
+        sent: current.holder.challengeId !== undefined && current.holder.deviceId === device.id,
+        codeLength: deps.options.emailMethod.otpLength,
+        ...(error ? { error: { ...describe(error), field: error instanceof ValidationError ? 'otp' : undefined } } : {}),
+      },
+      error ? error.status : 200,
+    );
+  }
+
+  router.get('/challenge', handle(deps, async (req, res, next) => {
+    const pending = readState(req)?.pending;
+    if (pending?.stage === 'enroll') return res.redirect(303, `${base}/enroll`);
+    if (pending?.stage === 'decide') {
+      const user = await flow.deserialize(pending.ref, req);
+      delete writeState(req).pending;
+      if (!user) return res.redirect(303, options.loginPath);
+      return flow.begin(req, res, user, options.policies.has(pending.policy) ? pending.policy : 'default');
+    }
+    const current = active(deps, req);
+    if (!current) return res.redirect(303, signedOn(deps, req) ? options.successRedirect : options.loginPath);
+    await show(req, res, current);
+    void next;
+  }));
+
+  router.post('/challenge', (req, res, next) => {
+    const current = active(deps, req);
+    if (!current) return res.redirect(303, options.loginPath);
+    answerWithPassport(deps, flow, current.purpose, (rq, rs, error) => show(rq, rs, current, error))(req, res, next);
+  });
+
+  router.post('/challenge/send', handle(deps, async (req, res) => {
+    const current = active(deps, req);
+    if (!current) return res.redirect(303, options.loginPath);
+    const requested = (req.body as Record<string, unknown>).deviceId;
+    const device = typeof requested === 'string'
+      ? await devices.record(current.userId, requested)
+      : (await devices.active(current.userId)).find((d) => d.id === current.holder.deviceId) ?? (await devices.active(current.userId))[0];
+    if (!device || device.status !== 'ACTIVE') throw new NotFoundError('No such authentication method.');
+    try {
+      const previous = current.holder.challengeId;
+      const challenge = await challenges.start(device, current.purpose, requestContext(req));
+      current.holder.challengeId = challenge.id;
+      current.holder.deviceId = device.id;
+      if (previous) await challenges.cancel(current.userId, previous);
+      writeState(req).flash = { notice: `We sent a code to ${challenge.sentTo}.` };
+    } catch (error) {
+      if (!(error instanceof MfaError) || error.status >= 500) throw error;
+      return show(req, res, { ...current, holder: { ...current.holder, deviceId: device.id } }, error);
+    }
+    res.redirect(303, `${base}/challenge`);
+  }));
+
+  router.post('/challenge/resend', handle(deps, async (req, res) => {
+    const current = active(deps, req);
+    if (!current) return res.redirect(303, options.loginPath);
+    const { challengeId, deviceId } = current.holder;
+    if (!challengeId || !deviceId) return res.redirect(303, `${base}/challenge`);
+    try {
+      const device = await devices.record(current.userId, deviceId);
+      const challenge = (await challenges.get(current.userId, challengeId))
+        ? await challenges.resend(device, challengeId, requestContext(req))
+        : await challenges.start(device, current.purpose, requestContext(req));
+      current.holder.challengeId = challenge.id;
+      writeState(req).flash = { notice: `We sent a new code to ${challenge.sentTo}. Earlier codes no longer work.` };
+    } catch (error) {
+      if (!(error instanceof MfaError) || error.status >= 500) throw error;
+      return show(req, res, current, error);
+    }
+    res.redirect(303, `${base}/challenge`);
+  }));
+
+  router.post('/challenge/cancel', handle(deps, async (req, res) => {
+    const current = active(deps, req);
+    const state = writeState(req);
+    if (current?.holder.challengeId) await challenges.cancel(current.userId, current.holder.challengeId);
+    if (current?.purpose === 'stepup') {
+      delete state.stepUp;
+      return res.redirect(303, options.successRedirect);
+    }
+    delete state.pending;
+    res.redirect(303, options.loginPath);
+  }));
+}

@@ -1,0 +1,136 @@
+import type { Request, Response, Router } from 'express';
+import { toDevice } from '../../devices/service.js';
+import { MfaError, ValidationError } from '../../errors.js';
+import { requestContext } from '../context.js';
+import type { HttpDeps } from '../deps.js';
+import { demandStepUp, mfaIsFresh, required, signedOn } from '../required.js';
+import { writeState, type SignedOn } from '../session-state.js';
+import { describe } from '../signon.js';
+import { handle } from './handle.js';
+
+/** "Your authentication methods": list, add (and pair), rename, set default, remove. */
+export function deviceRoutes<User>(deps: HttpDeps<User>, router: Router): void {
+  const { options, devices, pages } = deps;
+  const base = options.basePath;
+  const signedOnOnly = required(deps);
+
+  function auth(req: Request): SignedOn {
+    return signedOn(deps, req)!;
+  }
+
+  /** Adding or removing a method needs a recent MFA, once the user has a method to answer with. */
+  async function changeAllowed(req: Request, res: Response, returnTo: string): Promise<boolean> {
+    const current = auth(req);
+    if (mfaIsFresh(deps, current, options.recentMfaMs)) return true;
+    if ((await devices.active(current.userId)).length === 0) return true;
+    demandStepUp(deps, req, res, returnTo);
+    return false;
+  }
+
+  function errorLocals(error: MfaError) {
+    return { error: { ...describe(error), field: error instanceof ValidationError ? error.field : undefined } };
+  }
+
+  async function showList(req: Request, res: Response, error?: MfaError): Promise<void> {
+    const list = await devices.list(auth(req).userId);
+    pages.render(req, res, 'devices', {
+      title: 'Your authentication methods',
+      devices: list,
+      activeCount: list.filter((d) => d.status === 'ACTIVE').length,
+      canAdd: list.length < options.emailMethod.maxDevices,
+      ...(error ? errorLocals(error) : {}),
+    }, error ? error.status : 200);
+  }
+
+  function showAdd(req: Request, res: Response, values: Record<string, unknown>, error?: MfaError): void {
+    pages.render(req, res, 'device-add', {
+      title: 'Add an email address',
+      values,
+      askNickname: options.emailMethod.nickname,
+      ...(error ? errorLocals(error) : {}),
+    }, error ? error.status : 200);
+  }
+
+  async function showActivate(req: Request, res: Response, deviceId: string, error?: MfaError): Promise<void> {
+    const device = await devices.record(auth(req).userId, deviceId);
+    if (device.status !== 'ACTIVATION_REQUIRED') return res.redirect(303, `${base}/devices`);
+    pages.render(req, res, 'device-activate', {
+      title: 'Confirm your email address',
+      device: toDevice(device),
+      codeLength: options.emailMethod.otpLength,
+      ...(error ? errorLocals(error) : {}),
+    }, error ? error.status : 200);
+  }
+
+  /** Runs a change; a refusal (wrong code, limit, bad input) shows `page` again with the reason. */
+  function change(run: (req: Request, res: Response) => Promise<void>, page: (req: Request, res: Response, error: MfaError) => Promise<void> | void) {
+    return handle(deps, async (req, res) => {
+      try {
+        await run(req, res);
+      } catch (error) {
+        if (!(error instanceof MfaError) || error.status >= 500) throw error;
+        await page(req, res, error);
+      }
+    });
+  }
+
+  const notice = (req: Request, message: string) => (writeState(req).flash = { notice: message });
+  const id = (req: Request) => String(req.params.id);
+
+  router.use('/devices', signedOnOnly);
+
+  router.get('/devices', handle(deps, (req, res) => showList(req, res)));
+
+  router.get('/devices/add', handle(deps, async (req, res) => {
+    if (await changeAllowed(req, res, `${base}/devices/add`)) showAdd(req, res, {});
+  }));
+
+  router.post('/devices/add', change(async (req, res) => {
+    if (!(await changeAllowed(req, res, `${base}/devices/add`))) return;
+    const body = req.body as Record<string, unknown>;
+    const { device, challenge } = await devices.create(auth(req).userId, { email: body.email, nickname: body.nickname }, requestContext(req));
+    writeState(req).pairing = device.id;
+    notice(req, `We sent a code to ${challenge.sentTo}.`);
+    res.redirect(303, `${base}/devices/${encodeURIComponent(device.id)}/activate`);
+  }, (req, res, error) => showAdd(req, res, { email: (req.body as Record<string, unknown>).email, nickname: (req.body as Record<string, unknown>).nickname }, error)));
+
+  router.get('/devices/:id/activate', handle(deps, (req, res) => showActivate(req, res, id(req))));
+
+  router.post('/devices/:id/activate', change(async (req, res) => {
+    const device = await devices.activate(auth(req).userId, id(req), (req.body as Record<string, unknown>).otp, requestContext(req));
+    delete writeState(req).pairing;
+    notice(req, `${device.email} is now one of your authentication methods.`);
+    res.redirect(303, `${base}/devices`);
+  }, (req, res, error) => showActivate(req, res, id(req), error)));
+
+  router.post('/devices/:id/resend', change(async (req, res) => {
+    const challenge = await devices.resend(auth(req).userId, id(req), requestContext(req));
+    notice(req, `We sent a new code to ${challenge.sentTo}. Earlier codes no longer work.`);
+    res.redirect(303, `${base}/devices/${encodeURIComponent(id(req))}/activate`);
+  }, (req, res, error) => showActivate(req, res, id(req), error)));
+
+  router.post('/devices/:id/rename', change(async (req, res) => {
+    await devices.update(auth(req).userId, id(req), { nickname: (req.body as Record<string, unknown>).nickname ?? '' }, requestContext(req));
+    notice(req, 'The method was renamed.');
+    res.redirect(303, `${base}/devices`);
+  }, showList));
+
+  router.post('/devices/:id/default', change(async (req, res) => {
+    await devices.update(auth(req).userId, id(req), { default: true }, requestContext(req));
+    notice(req, 'The default method was changed.');
+    res.redirect(303, `${base}/devices`);
+  }, showList));
+
+  router.post('/devices/:id/remove', change(async (req, res) => {
+    const userId = auth(req).userId;
+    const device = await devices.record(userId, id(req));
+    if (!(await changeAllowed(req, res, `${base}/devices`))) return;
+    const active = await devices.active(userId);
+    if (device.status === 'ACTIVE' && active.length === 1) {
+      throw new ValidationError('This is your only method: add another one before you remove it.', 'device');
+    }
+    await devices.remove(userId, device.id, requestContext(req));
+    notice(req, `${device.email} was removed.`);
+    res.redirect(303, `${base}/devices`);
+  }, showList));
+}

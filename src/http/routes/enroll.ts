@@ -1,0 +1,123 @@
+import type { Request, Response, Router } from 'express';
+import { maskEmailAddress, parseEmailAddress } from '../../delivery/address.js';
+import { MfaError, ValidationError } from '../../errors.js';
+import { requestContext } from '../context.js';
+import type { HttpDeps } from '../deps.js';
+import { readState, writeState, type PendingSignOn } from '../session-state.js';
+import { describe, type SignOnFlow } from '../signon.js';
+import { answerWithPassport } from './answer.js';
+import { handle } from './handle.js';
+
+/**
+ * Pairing during sign-on: a user with no active device pairs an email, and
+ * the code that pairs it also completes the sign-on. By default only the
+ * address on the user's profile may be paired, so that a stolen password
+ * cannot pair the thief's own address.
+ */
+export function enrollRoutes<User>(deps: HttpDeps<User>, flow: SignOnFlow<User>, router: Router): void {
+  const { options, devices, pages, events } = deps;
+  const base = options.basePath;
+
+  function pendingEnroll(req: Request): PendingSignOn | undefined {
+    const pending = readState(req)?.pending;
+    return pending?.stage === 'enroll' ? pending : undefined;
+  }
+
+  function anyAddress(pending: PendingSignOn): boolean {
+    return options.policies.get(pending.policy)?.enrollAddress === 'any';
+  }
+
+  function profileAddress(pending: PendingSignOn): string | undefined {
+    try {
+      return parseEmailAddress(pending.profileEmail);
+    } catch {
+      return undefined;
+    }
+  }
+
+  async function show(req: Request, res: Response, pending: PendingSignOn, error?: MfaError): Promise<void> {
+    const locals = error ? { error: { ...describe(error), field: error instanceof ValidationError ? error.field : undefined } } : {};
+    const status = error ? error.status : 200;
+    const device = pending.enrollDeviceId ? await deps.devices.record(pending.userId, pending.enrollDeviceId).catch(() => null) : null;
+    if (device && device.status === 'ACTIVATION_REQUIRED') {
+      return pages.render(req, res, 'enroll-verify', {
+        title: 'Enter your code',
+        sentTo: maskEmailAddress(device.email),
+        codeLength: options.emailMethod.otpLength,
+        canChangeAddress: anyAddress(pending),
+        ...locals,
+      }, status);
+    }
+    delete pending.enrollDeviceId;
+    const profile = profileAddress(pending);
+    if (!anyAddress(pending) && !profile) {
+      events.publish('signon.refused', pending.userId, requestContext(req), { reason: 'NO_EMAIL' });
+      delete writeState(req).pending;
+      return pages.render(req, res, 'message', {
+        title: 'Sign-on needs an email address',
+        error: { code: 'NO_EMAIL', message: 'Your account has no email address to send codes to. Please contact your administrator.' },
+      }, 403);
+    }
+    pages.render(req, res, 'enroll', {
+      title: 'Set up sign-on codes',
+      profileEmail: anyAddress(pending) ? profile ?? '' : profile,
+      anyAddress: anyAddress(pending),
+      askNickname: options.emailMethod.nickname,
+      ...locals,
+    }, status);
+  }
+
+  router.get('/enroll', handle(deps, async (req, res) => {
+    const pending = pendingEnroll(req);
+    if (!pending) return res.redirect(303, readState(req)?.pending ? `${base}/challenge` : options.loginPath);
+    await show(req, res, pending);
+  }));
+
+  router.post('/enroll', handle(deps, async (req, res) => {
+    const pending = pendingEnroll(req);
+    if (!pending) return res.redirect(303, options.loginPath);
+    const body = req.body as Record<string, unknown>;
+    try {
+      const email = anyAddress(pending) ? body.email : profileAddress(pending);
+      const { device, challenge } = await devices.create(pending.userId, { email, nickname: body.nickname }, requestContext(req));
+      pending.enrollDeviceId = device.id;
+      writeState(req).flash = { notice: `We sent a code to ${challenge.sentTo}.` };
+    } catch (error) {
+      if (!(error instanceof MfaError) || error.status >= 500) throw error;
+      return show(req, res, pending, error);
+    }
+    res.redirect(303, `${base}/enroll`);
+  }));
+
+  router.post('/enroll/verify', (req, res, next) => {
+    const pending = pendingEnroll(req);
+    if (!pending) return res.redirect(303, options.loginPath);
+    answerWithPassport(deps, flow, 'pairing', (rq, rs, error) => show(rq, rs, pending, error))(req, res, next);
+  });
+
+  router.post('/enroll/resend', handle(deps, async (req, res) => {
+    const pending = pendingEnroll(req);
+    if (!pending) return res.redirect(303, options.loginPath);
+    if (!pending.enrollDeviceId) return res.redirect(303, `${base}/enroll`);
+    try {
+      const challenge = await devices.resend(pending.userId, pending.enrollDeviceId, requestContext(req));
+      writeState(req).flash = { notice: `We sent a new code to ${challenge.sentTo}. Earlier codes no longer work.` };
+    } catch (error) {
+      if (!(error instanceof MfaError) || error.status >= 500) throw error;
+      return show(req, res, pending, error);
+    }
+    res.redirect(303, `${base}/enroll`);
+  }));
+
+  router.post('/enroll/restart', handle(deps, async (req, res) => {
+    const pending = pendingEnroll(req);
+    if (!pending) return res.redirect(303, options.loginPath);
+    if (pending.enrollDeviceId && anyAddress(pending)) {
+      await devices.remove(pending.userId, pending.enrollDeviceId, requestContext(req)).catch((error) => {
+        if (!(error instanceof MfaError) || error.status >= 500) throw error;
+      });
+      delete pending.enrollDeviceId;
+    }
+    res.redirect(303, `${base}/enroll`);
+  }));
+}

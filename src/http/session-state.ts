@@ -1,0 +1,80 @@
+import type { Request } from 'express';
+
+/** The library's own key in req.session. */
+export const SESSION_KEY = 'mfa';
+
+/** After the password step, before the policy is satisfied. Holds the serialized user reference only. */
+export interface PendingSignOn {
+  ref: unknown;
+  userId: string;
+  policy: string;
+  startedAt: number;
+  /** 'decide': the gate took back a login that skipped the policy; the policy still has to run. */
+  stage: 'decide' | 'challenge' | 'enroll';
+  challengeId?: string;
+  deviceId?: string;
+  /** The address on the user's profile, for pairing during sign-on. */
+  profileEmail?: string | null;
+  enrollDeviceId?: string;
+}
+
+/** A sign-on that satisfied the policy. */
+export interface SignedOn {
+  userId: string;
+  amr: string[];
+  policy: string;
+  /** When MFA was last completed in this session; null when the policy skipped it. */
+  mfaAt: number | null;
+}
+
+/** A fresh MFA asked for by auth.required({ maxAge }) or a change to the user's methods. */
+export interface StepUp {
+  returnTo: string;
+  challengeId?: string;
+  deviceId?: string;
+}
+
+export interface MfaSessionState {
+  csrf?: string;
+  pending?: PendingSignOn;
+  auth?: SignedOn;
+  stepUp?: StepUp;
+  /** A one-time message for the next page: "A new code was sent.", or why a step failed. */
+  flash?: Flash;
+  /** The device being paired from "Your authentication methods". */
+  pairing?: string;
+}
+
+type SessionBag = Record<string, unknown> & { returnTo?: unknown };
+
+/** req.session as express-session leaves it; undefined when its store is down. */
+export function sessionBag(req: Request): SessionBag | undefined {
+  return (req as unknown as { session?: SessionBag }).session;
+}
+
+/** The library's state, or undefined when there is no session (a store that is down). */
+export function readState(req: Request): MfaSessionState | undefined {
+  return sessionBag(req)?.[SESSION_KEY] as MfaSessionState | undefined;
+}
+
+/** The library's state, created when missing; throws when there is no session at all. */
+export function writeState(req: Request): MfaSessionState {
+  const bag = sessionBag(req);
+  if (!bag) throw new Error('express-mfa: req.session is missing; mount express-session before express-mfa, and check that its store is up.');
+  let state = bag[SESSION_KEY] as MfaSessionState | undefined;
+  if (!state) {
+    state = {};
+    bag[SESSION_KEY] = state;
+  }
+  return state;
+}
+
+export type Flash = { notice: string } | { error: { code: string; message: string } };
+
+/** Takes the one-time message, if any. */
+export function takeFlash(req: Request): Flash | undefined {
+  const state = readState(req);
+  const flash = state?.flash;
+  if (state && flash !== undefined) delete state.flash;
+  return flash;
+}

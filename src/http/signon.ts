@@ -1,0 +1,131 @@
+import type { Request, Response } from 'express';
+import { MfaError, NoDeviceError } from '../errors.js';
+import { evaluatePolicy } from '../policy/evaluate.js';
+import { requestContext } from './context.js';
+import type { HttpDeps } from './deps.js';
+import { safeReturnTo } from './return-to.js';
+import { SESSION_KEY, sessionBag, writeState, type MfaSessionState, type PendingSignOn, type SignedOn } from './session-state.js';
+
+type LogIn = (user: unknown, options: { keepSessionInfo: boolean }, done: (err?: unknown) => void) => void;
+
+/** The sign-on flow around the app's Passport: from the password step to req.logIn. */
+export class SignOnFlow<User> {
+  constructor(private readonly deps: HttpDeps<User>) {}
+
+  serialize(user: User, req: Request): Promise<unknown> {
+    return new Promise((resolve, reject) =>
+      this.deps.passport.serializeUser(user, req, (err, ref) => (err ? reject(err) : resolve(ref))),
+    );
+  }
+
+  deserialize(ref: unknown, req: Request): Promise<User | null> {
+    return new Promise((resolve, reject) =>
+      this.deps.passport.deserializeUser(ref, req, (err, user) => (err ? reject(err) : resolve((user || null) as User | null))),
+    );
+  }
+
+  userId(user: User): string {
+    const id = this.deps.options.user.id(user);
+    if (typeof id !== 'string' || id === '') throw new TypeError('express-mfa: options.user.id(user) must return a non-empty string.');
+    return id;
+  }
+
+  /**
+   * After the first factor: applies the policy and either logs the user in,
+   * or makes a pending sign-on and sends the user to answer or pair a device.
+   */
+  async begin(req: Request, res: Response, user: User, policyName: string): Promise<void> {
+    const { options, devices, challenges, events, recent, now } = this.deps;
+    const policy = options.policies.get(policyName)!;
+    const userId = this.userId(user);
+    const context = requestContext(req);
+    const decision = await evaluatePolicy(policy, {
+      user,
+      userId,
+      ip: req.ip,
+      request: req,
+      lastMfaAt: policy.skipWithinMs === false ? null : recent.read(req, userId),
+      now: now(),
+      activeDevices: () => devices.active(userId),
+    });
+    if (decision.action === 'skip') {
+      return this.complete(req, res, user, { userId, amr: ['pwd'], policy: policy.name, mfaAt: null }, decision.reason);
+    }
+    if (decision.action === 'deny') {
+      events.publish('signon.refused', userId, context, { reason: 'NO_DEVICE' });
+      throw new NoDeviceError();
+    }
+    const pending: PendingSignOn = {
+      ref: await this.serialize(user, req),
+      userId,
+      policy: policy.name,
+      startedAt: now(),
+      stage: decision.action,
+      profileEmail: options.user.email?.(user) ?? null,
+    };
+    const state = writeState(req);
+    state.pending = pending;
+    delete state.stepUp;
+    if (decision.action === 'challenge') {
+      pending.deviceId = decision.device.id;
+      try {
+        pending.challengeId = (await challenges.start(decision.device, 'signon', context)).id;
+      } catch (error) {
+        this.deps.pages.logCause(req, error);
+        state.flash = { error: describe(error) };
+      }
+    }
+    res.redirect(303, `${options.basePath}/${decision.action === 'challenge' ? 'challenge' : 'enroll'}`);
+  }
+
+  /**
+   * Logs the user in through Passport once the policy is satisfied. The
+   * session id changes; on a new sign-on only returnTo survives from the old
+   * session (never the pending sign-on), on a step-up everything does.
+   */
+  async complete(req: Request, res: Response, user: User, signedOn: SignedOn, reason: string): Promise<void> {
+    const { options, events, recent } = this.deps;
+    const bag = sessionBag(req);
+    if (!bag) throw new Error('express-mfa: req.session is missing.');
+    const previous = bag[SESSION_KEY] as MfaSessionState | undefined;
+    const stepUp = previous?.stepUp;
+    const isStepUp = stepUp !== undefined && previous?.auth?.userId === signedOn.userId && previous.pending === undefined;
+    const target = isStepUp ? stepUp.returnTo : bag.returnTo;
+    if (isStepUp) {
+      previous.auth = signedOn;
+      delete previous.stepUp;
+      delete previous.csrf;
+    } else {
+      for (const key of Object.keys(bag)) if (key !== 'cookie' && key !== 'returnTo') delete bag[key];
+      bag[SESSION_KEY] = { auth: signedOn } satisfies MfaSessionState;
+    }
+    delete bag.returnTo;
+    // The policy's record goes into the session before Passport saves it, so
+    // that no request ever sees the login without it.
+    await this.logIn(req, user);
+
+    const policy = options.policies.get(signedOn.policy);
+    if (signedOn.mfaAt !== null && policy && policy.skipWithinMs !== false) {
+      recent.set(req, res, signedOn.userId, signedOn.mfaAt, policy.skipWithinMs);
+    }
+    events.publish('signon.completed', signedOn.userId, requestContext(req), { amr: signedOn.amr, reason });
+    res.redirect(303, safeReturnTo(target) ?? options.successRedirect);
+  }
+
+  private logIn(req: Request, user: User): Promise<void> {
+    const logIn = (req as unknown as { logIn?: LogIn }).logIn;
+    if (typeof logIn !== 'function') {
+      throw new Error('express-mfa: req.logIn is missing; mount passport.session() before app.use(auth).');
+    }
+    return new Promise((resolve, reject) =>
+      logIn.call(req, user, { keepSessionInfo: true }, (err) => (err ? reject(err) : resolve())),
+    );
+  }
+}
+
+/** What a page shows for an error: the error's own words, or a generic outage message. */
+export function describe(error: unknown): { code: string; message: string } {
+  return error instanceof MfaError
+    ? { code: error.code, message: error.message }
+    : { code: 'SERVICE_UNAVAILABLE', message: 'The sign-on service is unavailable right now. Please try again shortly.' };
+}

@@ -1,0 +1,34 @@
+export { mfa, type MfaMiddleware, type DevicesApi, type ChallengesApi } from './mfa.js';
+export type {
+  MfaOptions,
+  SignOnPolicyOptions,
+  EmailMethodOptions,
+  MailTransport,
+  MailMessage,
+  Logger,
+  NoDeviceAction,
+  PassportLike,
+} from './options.js';
+export type { AuthenticateOptions } from './http/authenticate.js';
+export type { RequiredOptions } from './http/required.js';
+export type { Duration } from './duration.js';
+export type { Device, CreateDeviceInput, DeviceUpdate } from './devices/service.js';
+export type { Challenge } from './otp/challenges.js';
+export type { MfaEvent, MfaEventType, RequestContext } from './events.js';
+export { MfaStrategy, type MfaVerify, type MfaVerifyResult, type MfaSuccessInfo } from './passport/strategy.js';
+export { MemoryMfaStore, type MemoryMfaStoreOptions } from './stores/memory.js';
+export type * from './stores/types.js';
+export {
+  MfaError,
+  ValidationError,
+  NotFoundError,
+  LimitExceededError,
+  DeviceExistsError,
+  OtpError,
+  LockedError,
+  RateLimitError,
+  DeliveryError,
+  StoreUnavailableError,
+  NoDeviceError,
+  type MfaErrorCode,
+} from './errors.js';

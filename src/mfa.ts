@@ -1,0 +1,161 @@
+import type { RequestHandler } from 'express';
+import defaultPassport from 'passport';
+import { DeviceService, type CreateDeviceInput, type Device, type DeviceUpdate } from './devices/service.js';
+import { EmailSender, LogTransport } from './delivery/email.js';
+import { NotFoundError } from './errors.js';
+import { EventBus, type MfaEvent, type RequestContext } from './events.js';
+import { authenticate, type AuthenticateOptions } from './http/authenticate.js';
+import type { HttpDeps } from './http/deps.js';
+import { Pages } from './http/pages.js';
+import { RecentMfaCookie } from './http/remember.js';
+import { required, type RequiredOptions } from './http/required.js';
+import { createMiddleware } from './http/router.js';
+import { SignOnFlow } from './http/signon.js';
+import { createVerify } from './http/verify.js';
+import { resolveOptions, type MfaOptions, type PassportLike } from './options.js';
+import { ChallengeService, type Challenge } from './otp/challenges.js';
+import { MfaStrategy } from './passport/strategy.js';
+import { Renderer } from './render.js';
+import { MemoryMfaStore } from './stores/memory.js';
+import type { MfaStore } from './stores/types.js';
+
+/** The app's own code managing a user's devices. */
+export interface DevicesApi {
+  list(userId: string): Promise<Device[]>;
+  get(userId: string, deviceId: string): Promise<Device>;
+  /** Adds an email device and sends its pairing code; it is ACTIVATION_REQUIRED until activate(). */
+  create(userId: string, input: CreateDeviceInput, context?: RequestContext): Promise<{ device: Device; challenge: Challenge }>;
+  activate(userId: string, deviceId: string, otp: string, context?: RequestContext): Promise<Device>;
+  resend(userId: string, deviceId: string, context?: RequestContext): Promise<Challenge>;
+  update(userId: string, deviceId: string, update: DeviceUpdate, context?: RequestContext): Promise<Device>;
+  remove(userId: string, deviceId: string, context?: RequestContext): Promise<void>;
+}
+
+/** The app's own code asking a user for a one-time passcode (to confirm a payment, say). */
+export interface ChallengesApi {
+  /** Sends a code to the device (default: the user's default device). */
+  start(userId: string, options?: { deviceId?: string }, context?: RequestContext): Promise<Challenge>;
+  /** Checks the answer; resolves with the completed challenge, or throws an MfaError. */
+  verify(challengeId: string, otp: string, context?: RequestContext): Promise<Challenge>;
+}
+
+export interface MfaMiddleware<User = any> extends RequestHandler {
+  authenticate(strategy: string | string[], options?: AuthenticateOptions): RequestHandler;
+  required(options?: RequiredOptions): RequestHandler;
+  devices: DevicesApi;
+  challenges: ChallengesApi;
+  on(event: 'event', listener: (event: MfaEvent) => void): MfaMiddleware<User>;
+  off(event: 'event', listener: (event: MfaEvent) => void): MfaMiddleware<User>;
+  /** The Passport strategy that answers codes, registered as 'mfa' on the app's Passport. */
+  readonly strategy: MfaStrategy;
+  readonly store: MfaStore;
+}
+
+// A challenge id given to the app carries its user, so that verify(id, otp)
+// needs nothing else and the store can keep each user's keys together.
+function publicChallengeId(userId: string, id: string): string {
+  return `${Buffer.from(userId, 'utf8').toString('base64url')}.${id}`;
+}
+
+function parseChallengeId(value: string): { userId: string; id: string } {
+  const match = typeof value === 'string' ? /^([A-Za-z0-9_-]+)\.([0-9a-f-]{36})$/.exec(value) : null;
+  if (!match) throw new NotFoundError('No such challenge.');
+  return { userId: Buffer.from(match[1]!, 'base64url').toString('utf8'), id: match[2]! };
+}
+
+/**
+ * Creates express-mfa: a middleware for app.use() that gates every request
+ * and serves the MFA pages, with helpers for sign-on routes and app code.
+ */
+export function mfa<User = any>(options: MfaOptions<User>): MfaMiddleware<User> {
+  const resolved = resolveOptions(options);
+  const { logger } = resolved;
+  const now = () => Date.now();
+
+  if (resolved.production && !resolved.store) {
+    logger.warn('the in-memory store keeps MFA state in this process only: paired devices are lost on restart and not shared between instances. Pass store: new RedisMfaStore({ client }).');
+  }
+  if (resolved.secretGenerated) {
+    logger.warn('no secret given: using a random one for this process. Set secret (at least 32 bytes) so that codes and cookies survive a restart.');
+  }
+  if (!resolved.email.transport) {
+    logger.warn('no email.transport given: codes are written to this log instead of being sent.');
+  }
+
+  const store = resolved.store ?? new MemoryMfaStore();
+  const passport: PassportLike = resolved.passport ?? (defaultPassport as unknown as PassportLike);
+  const renderer = new Renderer(resolved.views);
+  const events = new EventBus((error) => logger.error('an "event" listener threw', error));
+  const sender = new EmailSender(renderer, resolved.email.transport ?? new LogTransport(logger), resolved.email.from);
+  const challenges = new ChallengeService(store, sender, resolved.emailMethod, resolved.secret, events, now);
+  const devices = new DeviceService(store, challenges, sender, resolved.emailMethod, events, logger, now);
+  const pages = new Pages(renderer, resolved.basePath, resolved.successRedirect, resolved.contentSecurityPolicy, logger, resolved.views);
+
+  const deps: HttpDeps<User> = {
+    options: resolved,
+    passport,
+    devices,
+    challenges,
+    events,
+    pages,
+    recent: new RecentMfaCookie(resolved.secret),
+    now,
+  };
+  const flow = new SignOnFlow(deps);
+  const strategy = new MfaStrategy(createVerify(deps, flow));
+  passport.use('mfa', strategy);
+
+  const middleware = createMiddleware(deps, flow) as MfaMiddleware<User>;
+
+  const devicesApi: DevicesApi = {
+    list: (userId) => devices.list(userId),
+    get: (userId, deviceId) => devices.get(userId, deviceId),
+    create: (userId, input, context) => devices.create(userId, input, context),
+    activate: (userId, deviceId, otp, context) => devices.activate(userId, deviceId, otp, context),
+    resend: (userId, deviceId, context) => devices.resend(userId, deviceId, context),
+    update: (userId, deviceId, update, context) => devices.update(userId, deviceId, update, context),
+    remove: (userId, deviceId, context) => devices.remove(userId, deviceId, context),
+  };
+
+  const challengesApi: ChallengesApi = {
+    async start(userId, startOptions = {}, context = {}) {
+      const device = startOptions.deviceId
+        ? await devices.record(userId, startOptions.deviceId)
+        : (await devices.active(userId))[0];
+      if (!device || device.status !== 'ACTIVE') throw new NotFoundError('The user has no active authentication method.');
+      const challenge = await challenges.start(device, 'stepup', context);
+      return { ...challenge, id: publicChallengeId(userId, challenge.id) };
+    },
+    async verify(challengeId, otp, context = {}) {
+      const { userId, id } = parseChallengeId(challengeId);
+      const record = await challenges.verify(userId, id, otp, 'stepup', context);
+      const device = await devices.get(userId, record.deviceId);
+      return {
+        id: challengeId,
+        userId,
+        deviceId: record.deviceId,
+        purpose: record.purpose,
+        status: 'COMPLETED',
+        expiresAt: new Date(record.expiresAt),
+        sentTo: device.maskedEmail,
+      };
+    },
+  };
+
+  return Object.assign(middleware, {
+    authenticate: (strategyName: string | string[], authOptions?: AuthenticateOptions) => authenticate(deps, flow, strategyName, authOptions),
+    required: (requiredOptions?: RequiredOptions) => required(deps, requiredOptions),
+    devices: devicesApi,
+    challenges: challengesApi,
+    on(event: 'event', listener: (event: MfaEvent) => void) {
+      events.on(event, listener);
+      return middleware;
+    },
+    off(event: 'event', listener: (event: MfaEvent) => void) {
+      events.off(event, listener);
+      return middleware;
+    },
+    strategy,
+    store,
+  });
+}

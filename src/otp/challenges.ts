@@ -1,0 +1,201 @@
+import type { EmailSender } from '../delivery/email.js';
+import { maskEmailAddress } from '../delivery/address.js';
+import { LockedError, MfaError, NotFoundError, OtpError, RateLimitError, ValidationError } from '../errors.js';
+import type { EventBus, RequestContext } from '../events.js';
+import type { ResolvedEmailMethod } from '../options.js';
+import type { ChallengePurpose, ChallengeRecord, DeviceRecord, MfaStore } from '../stores/types.js';
+import { generateCode, hashCode, newId, normalizeCode } from './code.js';
+
+/** A challenge as callers see it: never the code, never its hash. */
+export interface Challenge {
+  id: string;
+  userId: string;
+  deviceId: string;
+  purpose: ChallengePurpose;
+  status: 'OTP_REQUIRED' | 'COMPLETED';
+  expiresAt: Date;
+  /** The masked address the code went to. */
+  sentTo: string;
+}
+
+const EMAIL_KIND = { signon: 'signon', stepup: 'stepup', pairing: 'pairing' } as const;
+
+/** Sends codes and checks answers, with every limit enforced by the store. */
+export class ChallengeService {
+  constructor(
+    private readonly store: MfaStore,
+    private readonly sender: EmailSender,
+    private readonly method: ResolvedEmailMethod,
+    private readonly secret: Buffer,
+    private readonly events: EventBus,
+    private readonly now: () => number = Date.now,
+  ) {}
+
+  /** Sends a fresh code to the device for `purpose`. */
+  async start(device: DeviceRecord, purpose: ChallengePurpose, context: RequestContext = {}): Promise<Challenge> {
+    const now = this.now();
+    await this.refuseIfLocked(device.userId, now);
+    const id = newId();
+    const code = generateCode(this.method.otpLength);
+    const record: ChallengeRecord = {
+      id,
+      userId: device.userId,
+      deviceId: device.id,
+      purpose,
+      hash: hashCode(this.secret, { userId: device.userId, challengeId: id, purpose }, code),
+      attempts: 0,
+      maxAttempts: this.method.attemptsPerCode,
+      createdAt: now,
+      sentAt: now,
+      expiresAt: now + this.method.otpLifetimeMs,
+      used: false,
+    };
+    const sent = await this.store.createChallenge(record, this.ttl(), this.quota(), now);
+    if (!sent.ok) throw new RateLimitError('SEND_LIMIT_EXCEEDED', seconds(sent.retryAfterMs));
+    await this.deliver(record, device, code, context, () => this.store.deleteChallenge(device.userId, id));
+    return view(record, device);
+  }
+
+  /** Sends a new code for the same challenge; the previous code stops working. */
+  async resend(device: DeviceRecord, challengeId: string, context: RequestContext = {}): Promise<Challenge> {
+    const now = this.now();
+    await this.refuseIfLocked(device.userId, now);
+    const current = await this.store.getChallenge(device.userId, challengeId);
+    if (!current || current.deviceId !== device.id) throw new NotFoundError('This sign-on request has ended. Please start again.');
+    const code = generateCode(this.method.otpLength);
+    const hash = hashCode(this.secret, { userId: device.userId, challengeId, purpose: current.purpose }, code);
+    const expiresAt = now + this.method.otpLifetimeMs;
+    const result = await this.store.replaceChallengeCode(
+      device.userId,
+      challengeId,
+      { hash, expiresAt },
+      this.ttl(),
+      { ...this.quota(), cooldownMs: this.method.resendCooldownMs },
+      now,
+    );
+    switch (result.status) {
+      case 'missing':
+      case 'used':
+        throw new NotFoundError('This sign-on request has ended. Please start again.');
+      case 'too_soon':
+        throw new RateLimitError('RESEND_TOO_SOON', seconds(result.retryAfterMs));
+      case 'quota':
+        throw new RateLimitError('SEND_LIMIT_EXCEEDED', seconds(result.retryAfterMs));
+    }
+    const record = { ...current, hash, expiresAt, sentAt: now, attempts: 0 };
+    await this.deliver(record, device, code, context, () => this.store.markUndelivered(device.userId, challengeId));
+    return view(record, device);
+  }
+
+  /**
+   * Checks an answer to the user's challenge of `purpose`. Resolves with the
+   * completed challenge, or throws an OtpError, LockedError or ValidationError.
+   */
+  async verify(
+    userId: string,
+    challengeId: string,
+    input: unknown,
+    purpose: ChallengePurpose,
+    context: RequestContext = {},
+  ): Promise<ChallengeRecord> {
+    const code = normalizeCode(input);
+    if (code === undefined || code.length !== this.method.otpLength) {
+      throw new ValidationError(`Enter the ${this.method.otpLength}-digit code.`, 'otp');
+    }
+    const now = this.now();
+    const hash = hashCode(this.secret, { userId, challengeId, purpose }, code);
+    const lockout = { threshold: this.method.lockAfter, windowMs: this.method.lockWindowMs, durationMs: this.method.lockDurationMs };
+    const result = await this.store.attemptChallenge(userId, challengeId, hash, lockout, now);
+    if (result.status === 'ok') {
+      this.events.publish('mfa.succeeded', userId, context, { deviceId: result.challenge.deviceId });
+      return result.challenge;
+    }
+    const error = attemptError(result);
+    this.events.publish('mfa.failed', userId, context, { reason: error.code });
+    if (result.status === 'locked' && result.locked) {
+      this.events.publish('user.locked', userId, context);
+    }
+    throw error;
+  }
+
+  async get(userId: string, challengeId: string): Promise<ChallengeRecord | null> {
+    return this.store.getChallenge(userId, challengeId);
+  }
+
+  async cancel(userId: string, challengeId: string): Promise<void> {
+    await this.store.deleteChallenge(userId, challengeId);
+  }
+
+  private async refuseIfLocked(userId: string, now: number): Promise<void> {
+    const lockedUntil = await this.store.getLock(userId, now);
+    if (lockedUntil !== null) throw new LockedError(lockedUntil);
+  }
+
+  private async deliver(
+    record: ChallengeRecord,
+    device: DeviceRecord,
+    code: string,
+    context: RequestContext,
+    undo: () => Promise<void>,
+  ): Promise<void> {
+    try {
+      await this.sender.send(EMAIL_KIND[record.purpose], device.email, {
+        code,
+        minutes: Math.round(this.method.otpLifetimeMs / 60_000),
+        purpose: record.purpose,
+        nickname: device.nickname,
+      });
+    } catch (error) {
+      await undo();
+      throw error;
+    }
+    this.events.publish('otp.sent', record.userId, context, { deviceId: device.id, reason: record.purpose });
+  }
+
+  // A used or expired record is kept a little past its expiry, so that a late
+  // answer is told "expired" rather than "unknown".
+  private ttl(): number {
+    return this.method.otpLifetimeMs + 5 * 60_000;
+  }
+
+  private quota() {
+    return { limit: this.method.sendLimit, windowMs: this.method.sendWindowMs };
+  }
+}
+
+function attemptError(result: Exclude<Awaited<ReturnType<MfaStore['attemptChallenge']>>, { status: 'ok' }>): MfaError {
+  switch (result.status) {
+    case 'invalid':
+      return new OtpError(
+        'INVALID_OTP',
+        result.remainingAttempts > 0
+          ? `That code is not right. ${result.remainingAttempts} ${result.remainingAttempts === 1 ? 'try' : 'tries'} left.`
+          : 'That code is not right, and it cannot be used any more. Send a new code.',
+        result.remainingAttempts,
+      );
+    case 'exhausted':
+      return new OtpError('TOO_MANY_ATTEMPTS', 'Too many wrong tries for this code. Send a new code.', 0);
+    case 'expired':
+    case 'used':
+    case 'missing':
+      return new OtpError('OTP_EXPIRED', 'This code has expired or was already used. Send a new code.');
+    case 'locked':
+      return new LockedError(result.lockedUntil);
+  }
+}
+
+function seconds(ms: number): number {
+  return Math.max(1, Math.ceil(ms / 1000));
+}
+
+function view(record: ChallengeRecord, device: DeviceRecord): Challenge {
+  return {
+    id: record.id,
+    userId: record.userId,
+    deviceId: record.deviceId,
+    purpose: record.purpose,
+    status: record.used ? 'COMPLETED' : 'OTP_REQUIRED',
+    expiresAt: new Date(record.expiresAt),
+    sentTo: maskEmailAddress(device.email),
+  };
+}

@@ -1,0 +1,36 @@
+import { Strategy } from 'passport-strategy';
+import type { Request } from 'express';
+
+/** What the verify function decides: a user to log in, or a failure to show. */
+export type MfaVerifyResult =
+  | { user: unknown; info: MfaSuccessInfo }
+  | { failure: { error: Error }; status: number };
+
+export interface MfaSuccessInfo {
+  userId: string;
+  amr: string[];
+  purpose: 'signon' | 'stepup' | 'pairing';
+}
+
+export type MfaVerify = (req: Request, options: { purpose?: string }) => Promise<MfaVerifyResult>;
+
+/**
+ * The second step as a Passport strategy: it answers the one-time passcode
+ * of the pending sign-on. A wrong, expired or spent code ends in `fail`; a
+ * store or mail outage ends in `error`, so that it is never mistaken for a
+ * wrong code, and never for a right one.
+ */
+export class MfaStrategy extends Strategy {
+  readonly name = 'mfa';
+
+  constructor(private readonly verify: MfaVerify) {
+    super();
+  }
+
+  override authenticate(req: Request, options: { purpose?: string } = {}): void {
+    this.verify(req, options).then(
+      (result) => ('user' in result ? this.success(result.user, result.info) : this.fail(result.failure, result.status)),
+      (error: Error) => this.error(error),
+    );
+  }
+}

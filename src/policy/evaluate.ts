@@ -1,0 +1,49 @@
+import { isIP, type BlockList } from 'node:net';
+import type { ResolvedPolicy } from '../options.js';
+import type { DeviceRecord } from '../stores/types.js';
+
+export type PolicyDecision =
+  | { action: 'skip'; reason: 'skip' | 'network' | 'recent' | 'no-device' }
+  | { action: 'challenge'; device: DeviceRecord; devices: DeviceRecord[] }
+  | { action: 'enroll' }
+  | { action: 'deny' };
+
+export interface PolicyInput<User> {
+  user: User;
+  userId: string;
+  /** The client address as the app sees it (Express's req.ip, which honours 'trust proxy'). */
+  ip: string | undefined;
+  /** Handed to the policy's skip predicate as it is. */
+  request: unknown;
+  /** When this browser last completed MFA for this user, if it says so credibly. */
+  lastMfaAt: number | null;
+  now: number;
+  /** The user's active devices, default first; only read when no exception matched. */
+  activeDevices: () => Promise<DeviceRecord[]>;
+}
+
+/** Decides what the password step leads to: skip, challenge, enroll or deny. */
+export async function evaluatePolicy<User>(policy: ResolvedPolicy<User>, input: PolicyInput<User>): Promise<PolicyDecision> {
+  if (policy.skip && (await policy.skip(input.user, input.request)) === true) return { action: 'skip', reason: 'skip' };
+  if (policy.skipNetworks && input.ip && inNetworks(policy.skipNetworks, input.ip)) return { action: 'skip', reason: 'network' };
+  if (policy.skipWithinMs !== false && input.lastMfaAt !== null && input.now - input.lastMfaAt < policy.skipWithinMs) {
+    return { action: 'skip', reason: 'recent' };
+  }
+  const devices = (await input.activeDevices()).filter((d) => policy.methods.includes(d.type));
+  if (devices.length > 0) return { action: 'challenge', device: devices[0]!, devices };
+  switch (policy.noDevice) {
+    case 'enroll':
+      return { action: 'enroll' };
+    case 'bypass':
+      return { action: 'skip', reason: 'no-device' };
+    case 'deny':
+      return { action: 'deny' };
+  }
+}
+
+export function inNetworks(list: BlockList, ip: string): boolean {
+  const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(ip);
+  if (mapped) return list.check(mapped[1]!, 'ipv4');
+  const family = isIP(ip);
+  return family !== 0 && list.check(ip, family === 6 ? 'ipv6' : 'ipv4');
+}

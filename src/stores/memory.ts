@@ -1,0 +1,239 @@
+import { timingSafeEqual } from 'node:crypto';
+import type {
+  AttemptResult,
+  ChallengeRecord,
+  DevicePatch,
+  DeviceRecord,
+  LockoutRule,
+  MfaStore,
+  ResendResult,
+  SendQuota,
+  SendResult,
+} from './types.js';
+
+interface Window {
+  count: number;
+  endsAt: number;
+}
+
+interface UserState {
+  devices: Map<string, DeviceRecord>;
+  challenges: Map<string, { record: ChallengeRecord; dropAt: number }>;
+  sends?: Window;
+  failures?: Window;
+  lockedUntil?: number;
+}
+
+export interface MemoryMfaStoreOptions {
+  /** How often expired entries are swept. Default 60 s. */
+  sweepIntervalMs?: number;
+}
+
+/**
+ * Keeps MFA state in this process. Every method runs to completion without
+ * awaiting, which is what makes each one atomic. For one process only: a
+ * restart forgets paired devices, so production uses a shared store.
+ */
+export class MemoryMfaStore implements MfaStore {
+  private readonly users = new Map<string, UserState>();
+  private readonly timer: NodeJS.Timeout;
+
+  constructor(options: MemoryMfaStoreOptions = {}) {
+    this.timer = setInterval(() => this.sweep(Date.now()), options.sweepIntervalMs ?? 60_000);
+    this.timer.unref();
+  }
+
+  /** Stops the sweep timer. */
+  close(): void {
+    clearInterval(this.timer);
+  }
+
+  /** Drops expired challenges, windows and locks, and users left with nothing. */
+  sweep(now: number): void {
+    for (const [userId, state] of this.users) {
+      for (const [id, entry] of state.challenges) if (entry.dropAt <= now) state.challenges.delete(id);
+      if (state.sends && state.sends.endsAt <= now) state.sends = undefined;
+      if (state.failures && state.failures.endsAt <= now) state.failures = undefined;
+      if (state.lockedUntil !== undefined && state.lockedUntil <= now) state.lockedUntil = undefined;
+      if (
+        state.devices.size === 0 &&
+        state.challenges.size === 0 &&
+        !state.sends &&
+        !state.failures &&
+        state.lockedUntil === undefined
+      ) {
+        this.users.delete(userId);
+      }
+    }
+  }
+
+  private state(userId: string): UserState {
+    let state = this.users.get(userId);
+    if (!state) {
+      state = { devices: new Map(), challenges: new Map() };
+      this.users.set(userId, state);
+    }
+    return state;
+  }
+
+  private liveChallenge(userId: string, challengeId: string, now: number): ChallengeRecord | undefined {
+    const entry = this.users.get(userId)?.challenges.get(challengeId);
+    if (!entry) return undefined;
+    if (entry.dropAt <= now) {
+      this.users.get(userId)!.challenges.delete(challengeId);
+      return undefined;
+    }
+    return entry.record;
+  }
+
+  async listDevices(userId: string): Promise<DeviceRecord[]> {
+    const devices = this.users.get(userId)?.devices;
+    return devices ? [...devices.values()].map(copy).sort(byCreation) : [];
+  }
+
+  async getDevice(userId: string, deviceId: string): Promise<DeviceRecord | null> {
+    const device = this.users.get(userId)?.devices.get(deviceId);
+    return device ? copy(device) : null;
+  }
+
+  async insertDevice(device: DeviceRecord, maxDevices: number): Promise<boolean> {
+    const state = this.state(device.userId);
+    if (state.devices.size >= maxDevices) return false;
+    state.devices.set(device.id, copy(device));
+    return true;
+  }
+
+  async updateDevice(userId: string, deviceId: string, patch: DevicePatch): Promise<DeviceRecord | null> {
+    const device = this.users.get(userId)?.devices.get(deviceId);
+    if (!device) return null;
+    Object.assign(device, patch);
+    return copy(device);
+  }
+
+  async setDefaultDevice(userId: string, deviceId: string, onlyIfNone = false): Promise<boolean> {
+    const devices = this.users.get(userId)?.devices;
+    const target = devices?.get(deviceId);
+    if (!devices || !target) return false;
+    if (onlyIfNone && [...devices.values()].some((d) => d.isDefault)) return target.isDefault;
+    for (const device of devices.values()) device.isDefault = device === target;
+    return true;
+  }
+
+  async deleteDevice(userId: string, deviceId: string): Promise<DeviceRecord | null> {
+    const devices = this.users.get(userId)?.devices;
+    const device = devices?.get(deviceId);
+    if (!devices || !device) return null;
+    devices.delete(deviceId);
+    return copy(device);
+  }
+
+  async createChallenge(challenge: ChallengeRecord, ttlMs: number, quota: SendQuota, now: number): Promise<SendResult> {
+    const state = this.state(challenge.userId);
+    const counted = countIn(state.sends, quota.windowMs, now);
+    if (counted.count >= quota.limit) return { ok: false, retryAfterMs: counted.endsAt - now };
+    state.sends = { count: counted.count + 1, endsAt: counted.endsAt };
+    state.challenges.set(challenge.id, { record: copy(challenge), dropAt: now + ttlMs });
+    return { ok: true };
+  }
+
+  async getChallenge(userId: string, challengeId: string): Promise<ChallengeRecord | null> {
+    const record = this.liveChallenge(userId, challengeId, Date.now());
+    return record ? copy(record) : null;
+  }
+
+  async replaceChallengeCode(
+    userId: string,
+    challengeId: string,
+    next: { hash: string; expiresAt: number },
+    ttlMs: number,
+    rules: SendQuota & { cooldownMs: number },
+    now: number,
+  ): Promise<ResendResult> {
+    const record = this.liveChallenge(userId, challengeId, now);
+    if (!record) return { status: 'missing' };
+    if (record.used) return { status: 'used' };
+    if (record.sentAt > 0 && now < record.sentAt + rules.cooldownMs) {
+      return { status: 'too_soon', retryAfterMs: record.sentAt + rules.cooldownMs - now };
+    }
+    const state = this.state(userId);
+    const counted = countIn(state.sends, rules.windowMs, now);
+    if (counted.count >= rules.limit) return { status: 'quota', retryAfterMs: counted.endsAt - now };
+    state.sends = { count: counted.count + 1, endsAt: counted.endsAt };
+    Object.assign(record, { hash: next.hash, expiresAt: next.expiresAt, sentAt: now, attempts: 0 });
+    state.challenges.set(challengeId, { record, dropAt: now + ttlMs });
+    return { status: 'ok' };
+  }
+
+  async markUndelivered(userId: string, challengeId: string): Promise<void> {
+    const record = this.liveChallenge(userId, challengeId, Date.now());
+    if (record) record.sentAt = 0;
+  }
+
+  async attemptChallenge(
+    userId: string,
+    challengeId: string,
+    hash: string,
+    lockout: LockoutRule,
+    now: number,
+  ): Promise<AttemptResult> {
+    const state = this.users.get(userId);
+    if (state?.lockedUntil !== undefined && state.lockedUntil > now) {
+      return { status: 'locked', lockedUntil: state.lockedUntil };
+    }
+    const record = this.liveChallenge(userId, challengeId, now);
+    if (!state || !record) return { status: 'missing' };
+    if (record.used) return { status: 'used' };
+    if (now >= record.expiresAt) return { status: 'expired' };
+    if (record.attempts >= record.maxAttempts) return { status: 'exhausted' };
+    record.attempts += 1;
+    if (sameHash(record.hash, hash)) {
+      record.used = true;
+      state.failures = undefined;
+      return { status: 'ok', challenge: copy(record) };
+    }
+    const counted = countIn(state.failures, lockout.windowMs, now);
+    const failures = counted.count + 1;
+    if (failures >= lockout.threshold) {
+      state.failures = undefined;
+      state.lockedUntil = now + lockout.durationMs;
+      return { status: 'locked', lockedUntil: state.lockedUntil, locked: true };
+    }
+    state.failures = { count: failures, endsAt: counted.endsAt };
+    return { status: 'invalid', remainingAttempts: record.maxAttempts - record.attempts };
+  }
+
+  async deleteChallenge(userId: string, challengeId: string): Promise<void> {
+    this.users.get(userId)?.challenges.delete(challengeId);
+  }
+
+  async getLock(userId: string, now: number): Promise<number | null> {
+    const until = this.users.get(userId)?.lockedUntil;
+    return until !== undefined && until > now ? until : null;
+  }
+
+  async clearLock(userId: string): Promise<void> {
+    const state = this.users.get(userId);
+    if (!state) return;
+    state.lockedUntil = undefined;
+    state.failures = undefined;
+  }
+}
+
+function copy<T>(value: T): T {
+  return structuredClone(value);
+}
+
+function byCreation(a: DeviceRecord, b: DeviceRecord): number {
+  return a.createdAt - b.createdAt || a.id.localeCompare(b.id);
+}
+
+/** The count in a fixed window, starting a fresh window when the last one ended. */
+function countIn(window: Window | undefined, windowMs: number, now: number): Window {
+  return window && window.endsAt > now ? window : { count: 0, endsAt: now + windowMs };
+}
+
+function sameHash(stored: string, candidate: string): boolean {
+  const a = Buffer.from(stored, 'hex');
+  const b = Buffer.from(candidate, 'hex');
+  return a.length === b.length && timingSafeEqual(a, b);
+}

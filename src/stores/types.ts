@@ -1,0 +1,138 @@
+/**
+ * The store interface: everything express-mfa keeps between requests.
+ *
+ * Each method is one atomic step, so that many app instances sharing one
+ * store cannot race one another past a limit: a burst of parallel guesses
+ * gets no more tries than allowed, and one code cannot sign on twice.
+ * Implementations return copies; callers never mutate stored state.
+ */
+
+export type DeviceType = 'email';
+export type DeviceStatus = 'ACTIVATION_REQUIRED' | 'ACTIVE' | 'BLOCKED';
+
+export interface DeviceRecord {
+  id: string;
+  userId: string;
+  type: DeviceType;
+  email: string;
+  nickname: string | null;
+  status: DeviceStatus;
+  isDefault: boolean;
+  createdAt: number;
+  updatedAt: number;
+  activatedAt: number | null;
+  /** The pairing challenge that activates this device, while it is not active. */
+  activationChallengeId: string | null;
+}
+
+export type DevicePatch = Partial<
+  Pick<DeviceRecord, 'nickname' | 'status' | 'activatedAt' | 'activationChallengeId' | 'updatedAt'>
+>;
+
+/** What a code is for; a code answers only a challenge of its own purpose. */
+export type ChallengePurpose = 'signon' | 'stepup' | 'pairing';
+
+export interface ChallengeRecord {
+  id: string;
+  userId: string;
+  deviceId: string;
+  purpose: ChallengePurpose;
+  /** HMAC of the code, hex; the code itself is never stored. */
+  hash: string;
+  attempts: number;
+  maxAttempts: number;
+  createdAt: number;
+  /** When the current code was sent; 0 when its delivery failed. */
+  sentAt: number;
+  expiresAt: number;
+  used: boolean;
+}
+
+/** How many codes a user may be sent within a window. */
+export interface SendQuota {
+  limit: number;
+  windowMs: number;
+}
+
+/** After `threshold` failures within `windowMs`, the user is locked for `durationMs`. */
+export interface LockoutRule {
+  threshold: number;
+  windowMs: number;
+  durationMs: number;
+}
+
+export type SendResult = { ok: true } | { ok: false; retryAfterMs: number };
+
+export type ResendResult =
+  | { status: 'ok' }
+  | { status: 'missing' }
+  | { status: 'used' }
+  | { status: 'too_soon'; retryAfterMs: number }
+  | { status: 'quota'; retryAfterMs: number };
+
+export type AttemptResult =
+  | { status: 'ok'; challenge: ChallengeRecord }
+  | { status: 'invalid'; remainingAttempts: number }
+  | { status: 'missing' }
+  | { status: 'expired' }
+  | { status: 'used' }
+  | { status: 'exhausted' }
+  /** `locked` tells whether this very attempt set the lock. */
+  | { status: 'locked'; lockedUntil: number; locked?: boolean };
+
+export interface MfaStore {
+  listDevices(userId: string): Promise<DeviceRecord[]>;
+  getDevice(userId: string, deviceId: string): Promise<DeviceRecord | null>;
+  /** Adds the device unless the user already has `maxDevices`; false when at the limit. */
+  insertDevice(device: DeviceRecord, maxDevices: number): Promise<boolean>;
+  /** Patches an existing device; null when there is none. */
+  updateDevice(userId: string, deviceId: string, patch: DevicePatch): Promise<DeviceRecord | null>;
+  /**
+   * Makes the device the user's only default. With `onlyIfNone`, does so only
+   * when no device is the default yet. True when the device is now the default.
+   */
+  setDefaultDevice(userId: string, deviceId: string, onlyIfNone?: boolean): Promise<boolean>;
+  /** Removes the device; returns what was removed, or null. */
+  deleteDevice(userId: string, deviceId: string): Promise<DeviceRecord | null>;
+
+  /**
+   * Stores a new challenge (kept for `ttlMs`) if the user's send quota allows
+   * one more code, and counts that send.
+   */
+  createChallenge(challenge: ChallengeRecord, ttlMs: number, quota: SendQuota, now: number): Promise<SendResult>;
+  getChallenge(userId: string, challengeId: string): Promise<ChallengeRecord | null>;
+  /**
+   * Replaces the challenge's code (the old one stops working at once), resets
+   * its attempts and expiry, if the cooldown since the last send has passed
+   * and the quota allows; counts the send.
+   */
+  replaceChallengeCode(
+    userId: string,
+    challengeId: string,
+    next: { hash: string; expiresAt: number },
+    ttlMs: number,
+    rules: SendQuota & { cooldownMs: number },
+    now: number,
+  ): Promise<ResendResult>;
+  /** Marks the current code as not delivered, so that a resend is allowed at once. */
+  markUndelivered(userId: string, challengeId: string): Promise<void>;
+  /**
+   * One guess: refuses when the user is locked or the challenge is missing,
+   * used, expired or out of attempts; otherwise spends an attempt, compares
+   * `hash` in constant time, marks the challenge used on a match, and on a
+   * miss counts a failure against the user, locking them per `lockout`.
+   */
+  attemptChallenge(
+    userId: string,
+    challengeId: string,
+    hash: string,
+    lockout: LockoutRule,
+    now: number,
+  ): Promise<AttemptResult>;
+  deleteChallenge(userId: string, challengeId: string): Promise<void>;
+
+  /** When the user's MFA lock ends, or null when not locked. */
+  getLock(userId: string, now: number): Promise<number | null>;
+  /** Lifts a lock and forgets counted failures. */
+  clearLock(userId: string): Promise<void>;
+}
