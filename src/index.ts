@@ -17,6 +17,7 @@ export type { Challenge } from './otp/challenges.js';
 export type { MfaEvent, MfaEventType, RequestContext } from './events.js';
 export { MfaStrategy, type MfaVerify, type MfaVerifyResult, type MfaSuccessInfo } from './passport/strategy.js';
 export { MemoryMfaStore, type MemoryMfaStoreOptions } from './stores/memory.js';
+export { RedisMfaStore, type RedisMfaStoreOptions, type RedisScriptClient } from './stores/redis.js';
 export type * from './stores/types.js';
 export {
   MfaError,

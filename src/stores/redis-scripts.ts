@@ -1,0 +1,175 @@
+/**
+ * The Lua scripts behind RedisMfaStore. Each runs atomically on the Redis
+ * server, so a check and the act it guards cannot be split by another
+ * instance. All keys of one call belong to one user and share its hash tag.
+ * Times come from the app (ARGV), like the in-memory store, so both stores
+ * decide alike; TTLs only bound how long Redis keeps a key.
+ */
+
+// A fixed window kept in a hash {count, endsAt}.
+const WINDOW = `
+local function window(key, now, windowMs)
+  local w = redis.call('HMGET', key, 'count', 'endsAt')
+  local endsAt = tonumber(w[2])
+  if endsAt and endsAt > now then return tonumber(w[1]) or 0, endsAt end
+  return 0, now + windowMs
+end
+local function count(key, value, endsAt, now)
+  redis.call('HSET', key, 'count', value, 'endsAt', endsAt)
+  redis.call('PEXPIRE', key, math.max(1, endsAt - now))
+end
+`;
+
+// Constant time for equal lengths: the loop never stops early.
+const SAME = `
+local function same(a, b)
+  if #a ~= #b then return false end
+  local diff = 0
+  for i = 1, #a do diff = bit.bor(diff, bit.bxor(string.byte(a, i), string.byte(b, i))) end
+  return diff == 0
+end
+`;
+
+/** KEYS: devices. ARGV: id, json, max. → 1 added, 0 at the limit. */
+export const INSERT_DEVICE = `
+if redis.call('HLEN', KEYS[1]) >= tonumber(ARGV[3]) then return 0 end
+redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
+return 1
+`;
+
+/** KEYS: devices. ARGV: id, patch json. → the patched device json, or false. */
+export const UPDATE_DEVICE = `
+local raw = redis.call('HGET', KEYS[1], ARGV[1])
+if not raw then return false end
+local device = cjson.decode(raw)
+for k, v in pairs(cjson.decode(ARGV[2])) do device[k] = v end
+local out = cjson.encode(device)
+redis.call('HSET', KEYS[1], ARGV[1], out)
+return out
+`;
+
+/** KEYS: devices. ARGV: id, onlyIfNone ('1'|'0'). → 1 when the device is now the default. */
+export const SET_DEFAULT_DEVICE = `
+local all = redis.call('HGETALL', KEYS[1])
+local target = nil
+local hasDefault = false
+for i = 1, #all, 2 do
+  local d = cjson.decode(all[i + 1])
+  if all[i] == ARGV[1] then target = d end
+  if d.isDefault == true then hasDefault = true end
+end
+if not target then return 0 end
+if ARGV[2] == '1' and hasDefault then
+  if target.isDefault == true then return 1 end
+  return 0
+end
+for i = 1, #all, 2 do
+  local d = cjson.decode(all[i + 1])
+  local wanted = all[i] == ARGV[1]
+  if (d.isDefault == true) ~= wanted then
+    d.isDefault = wanted
+    redis.call('HSET', KEYS[1], all[i], cjson.encode(d))
+  end
+end
+return 1
+`;
+
+/** KEYS: devices. ARGV: id. → the removed device json, or false. */
+export const DELETE_DEVICE = `
+local raw = redis.call('HGET', KEYS[1], ARGV[1])
+if not raw then return false end
+redis.call('HDEL', KEYS[1], ARGV[1])
+return raw
+`;
+
+/** KEYS: devices. → every device json. */
+export const LIST_DEVICES = `return redis.call('HVALS', KEYS[1])`;
+
+/** KEYS: devices. ARGV: id. → the device json, or false. */
+export const GET_DEVICE = `return redis.call('HGET', KEYS[1], ARGV[1])`;
+
+/** KEYS: challenge, sends. ARGV: ttl, limit, windowMs, now, then field/value pairs. → {1, 0} stored, {0, retryAfterMs}. */
+export const CREATE_CHALLENGE = WINDOW + `
+local now = tonumber(ARGV[4])
+local sent, endsAt = window(KEYS[2], now, tonumber(ARGV[3]))
+if sent >= tonumber(ARGV[2]) then return {0, endsAt - now} end
+count(KEYS[2], sent + 1, endsAt, now)
+redis.call('DEL', KEYS[1])
+redis.call('HSET', KEYS[1], unpack(ARGV, 5))
+redis.call('PEXPIRE', KEYS[1], ARGV[1])
+return {1, 0}
+`;
+
+/** KEYS: challenge. → the challenge's field/value pairs (empty when missing). */
+export const GET_CHALLENGE = `return redis.call('HGETALL', KEYS[1])`;
+
+/**
+ * KEYS: challenge, sends. ARGV: hash, expiresAt, ttl, cooldownMs, limit, windowMs, now.
+ * → {'ok'} | {'missing'} | {'used'} | {'too_soon', ms} | {'quota', ms}
+ */
+export const REPLACE_CODE = WINDOW + `
+local now = tonumber(ARGV[7])
+if redis.call('EXISTS', KEYS[1]) == 0 then return {'missing'} end
+local c = redis.call('HMGET', KEYS[1], 'used', 'sentAt')
+if c[1] == '1' then return {'used'} end
+local sentAt = tonumber(c[2]) or 0
+local cooldown = tonumber(ARGV[4])
+if sentAt > 0 and now < sentAt + cooldown then return {'too_soon', sentAt + cooldown - now} end
+local sent, endsAt = window(KEYS[2], now, tonumber(ARGV[6]))
+if sent >= tonumber(ARGV[5]) then return {'quota', endsAt - now} end
+count(KEYS[2], sent + 1, endsAt, now)
+redis.call('HSET', KEYS[1], 'hash', ARGV[1], 'expiresAt', ARGV[2], 'sentAt', now, 'attempts', 0)
+redis.call('PEXPIRE', KEYS[1], ARGV[3])
+return {'ok'}
+`;
+
+/** KEYS: challenge. */
+export const MARK_UNDELIVERED = `
+if redis.call('EXISTS', KEYS[1]) == 1 then redis.call('HSET', KEYS[1], 'sentAt', 0) end
+return 1
+`;
+
+/**
+ * KEYS: challenge, failures, lock. ARGV: hash, threshold, windowMs, durationMs, now.
+ * → {'ok', fields…} | {'invalid', remaining} | {'missing'} | {'expired'} | {'used'} | {'exhausted'} | {'locked', until, justLocked}
+ */
+export const ATTEMPT = WINDOW + SAME + `
+local now = tonumber(ARGV[5])
+local lockedUntil = tonumber(redis.call('GET', KEYS[3]))
+if lockedUntil and lockedUntil > now then return {'locked', lockedUntil, 0} end
+if redis.call('EXISTS', KEYS[1]) == 0 then return {'missing'} end
+local c = redis.call('HMGET', KEYS[1], 'hash', 'attempts', 'maxAttempts', 'expiresAt', 'used')
+if c[5] == '1' then return {'used'} end
+if now >= tonumber(c[4]) then return {'expired'} end
+local attempts = tonumber(c[2])
+local max = tonumber(c[3])
+if attempts >= max then return {'exhausted'} end
+attempts = redis.call('HINCRBY', KEYS[1], 'attempts', 1)
+if same(c[1], ARGV[1]) then
+  redis.call('HSET', KEYS[1], 'used', 1)
+  redis.call('DEL', KEYS[2])
+  local out = redis.call('HGETALL', KEYS[1])
+  table.insert(out, 1, 'ok')
+  return out
+end
+local failures, endsAt = window(KEYS[2], now, tonumber(ARGV[3]))
+failures = failures + 1
+if failures >= tonumber(ARGV[2]) then
+  local duration = tonumber(ARGV[4])
+  redis.call('DEL', KEYS[2])
+  redis.call('SET', KEYS[3], now + duration, 'PX', duration)
+  return {'locked', now + duration, 1}
+end
+count(KEYS[2], failures, endsAt, now)
+return {'invalid', max - attempts}
+`;
+
+/** KEYS: lock. ARGV: now. → lockedUntil, or false. */
+export const GET_LOCK = `
+local lockedUntil = tonumber(redis.call('GET', KEYS[1]))
+if lockedUntil and lockedUntil > tonumber(ARGV[1]) then return lockedUntil end
+return false
+`;
+
+/** KEYS: any keys to delete (one user's). */
+export const DELETE_KEYS = `return redis.call('DEL', unpack(KEYS))`;

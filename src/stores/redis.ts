@@ -1,0 +1,218 @@
+import { createHash } from 'node:crypto';
+import { StoreUnavailableError } from '../errors.js';
+import * as scripts from './redis-scripts.js';
+import type {
+  AttemptResult,
+  ChallengePurpose,
+  ChallengeRecord,
+  DevicePatch,
+  DeviceRecord,
+  LockoutRule,
+  MfaStore,
+  ResendResult,
+  SendQuota,
+  SendResult,
+} from './types.js';
+
+interface EvalOptions {
+  keys: string[];
+  arguments: string[];
+}
+
+/**
+ * What RedisMfaStore needs of a client: EVALSHA and EVAL, as the `redis`
+ * package (v5+) has them on both createClient() and createCluster().
+ */
+export interface RedisScriptClient {
+  evalSha(sha: string, options: EvalOptions): Promise<unknown>;
+  eval(script: string, options: EvalOptions): Promise<unknown>;
+  /** node-redis sets it false while disconnected; the store then fails at once instead of queueing. */
+  readonly isReady?: boolean;
+}
+
+export interface RedisMfaStoreOptions {
+  /** A connected client from the `redis` package: createClient() or createCluster(). */
+  client: RedisScriptClient;
+  /** Put before every key. Default 'mfa:'. */
+  prefix?: string;
+}
+
+class Script {
+  readonly sha: string;
+  constructor(readonly source: string) {
+    this.sha = createHash('sha1').update(source).digest('hex');
+  }
+}
+
+const SCRIPTS = Object.fromEntries(
+  Object.entries(scripts).map(([name, source]) => [name, new Script(source)]),
+) as Record<keyof typeof scripts, Script>;
+
+const CHALLENGE_FIELDS = ['id', 'userId', 'deviceId', 'purpose', 'hash', 'attempts', 'maxAttempts', 'createdAt', 'sentAt', 'expiresAt', 'used'] as const;
+
+/**
+ * Keeps MFA state in Redis, shared by every instance of the app. Each
+ * check-and-act is one Lua script; every transient key has a TTL; each
+ * user's keys carry a `{userId}` hash tag, so the scripts also run on Redis
+ * Cluster. Only HMACs of codes are stored. Any Redis failure surfaces as
+ * StoreUnavailableError, which the pages turn into "try again shortly".
+ */
+export class RedisMfaStore implements MfaStore {
+  private readonly client: RedisScriptClient;
+  private readonly prefix: string;
+
+  constructor(options: RedisMfaStoreOptions) {
+    if (!options || typeof options.client?.evalSha !== 'function' || typeof options.client.eval !== 'function') {
+      throw new TypeError('express-mfa: RedisMfaStore needs { client }: a connected client from the redis package (createClient() or createCluster()).');
+    }
+    if (options.prefix !== undefined && (typeof options.prefix !== 'string' || /[{}]/.test(options.prefix))) {
+      throw new TypeError("express-mfa: RedisMfaStore prefix must be a string without '{' or '}', such as 'mfa:'.");
+    }
+    this.client = options.client;
+    this.prefix = options.prefix ?? 'mfa:';
+  }
+
+  /** The keys of one user, all in one hash slot. Braces in ids are escaped so the tag stays whole. */
+  private keys(userId: string) {
+    const tag = `${this.prefix}{${userId.replace(/[%{}]/g, (c) => encodeURIComponent(c))}}`;
+    return {
+      devices: `${tag}:devices`,
+      challenge: (id: string) => `${tag}:challenge:${id}`,
+      sends: `${tag}:sends`,
+      failures: `${tag}:failures`,
+      lock: `${tag}:lock`,
+    };
+  }
+
+  private async run(script: Script, keys: string[], args: Array<string | number> = []): Promise<unknown> {
+    if (this.client.isReady === false) throw new StoreUnavailableError(new Error('the Redis client is not connected'));
+    const options = { keys, arguments: args.map(String) };
+    try {
+      try {
+        return await this.client.evalSha(script.sha, options);
+      } catch (error) {
+        if (!String((error as Error)?.message).startsWith('NOSCRIPT')) throw error;
+        return await this.client.eval(script.source, options);
+      }
+    } catch (error) {
+      throw new StoreUnavailableError(error);
+    }
+  }
+
+  async listDevices(userId: string): Promise<DeviceRecord[]> {
+    const values = (await this.run(SCRIPTS.LIST_DEVICES, [this.keys(userId).devices])) as string[];
+    return values.map(parseDevice).sort((a, b) => a.createdAt - b.createdAt || a.id.localeCompare(b.id));
+  }
+
+  async getDevice(userId: string, deviceId: string): Promise<DeviceRecord | null> {
+    const raw = await this.run(SCRIPTS.GET_DEVICE, [this.keys(userId).devices], [deviceId]);
+    return typeof raw === 'string' ? parseDevice(raw) : null;
+  }
+
+  async insertDevice(device: DeviceRecord, maxDevices: number): Promise<boolean> {
+    const added = await this.run(SCRIPTS.INSERT_DEVICE, [this.keys(device.userId).devices], [device.id, JSON.stringify(device), maxDevices]);
+    return added === 1;
+  }
+
+  async updateDevice(userId: string, deviceId: string, patch: DevicePatch): Promise<DeviceRecord | null> {
+    const raw = await this.run(SCRIPTS.UPDATE_DEVICE, [this.keys(userId).devices], [deviceId, JSON.stringify(patch)]);
+    return typeof raw === 'string' ? parseDevice(raw) : null;
+  }
+
+  async setDefaultDevice(userId: string, deviceId: string, onlyIfNone = false): Promise<boolean> {
+    return (await this.run(SCRIPTS.SET_DEFAULT_DEVICE, [this.keys(userId).devices], [deviceId, onlyIfNone ? '1' : '0'])) === 1;
+  }
+
+  async deleteDevice(userId: string, deviceId: string): Promise<DeviceRecord | null> {
+    const raw = await this.run(SCRIPTS.DELETE_DEVICE, [this.keys(userId).devices], [deviceId]);
+    return typeof raw === 'string' ? parseDevice(raw) : null;
+  }
+
+  async createChallenge(challenge: ChallengeRecord, ttlMs: number, quota: SendQuota, now: number): Promise<SendResult> {
+    const keys = this.keys(challenge.userId);
+    const fields = CHALLENGE_FIELDS.flatMap((f) => [f, f === 'used' ? (challenge.used ? 1 : 0) : challenge[f]]);
+    const [ok, retryAfterMs] = (await this.run(SCRIPTS.CREATE_CHALLENGE, [keys.challenge(challenge.id), keys.sends], [
+      ttlMs, quota.limit, quota.windowMs, now, ...fields,
+    ])) as [number, number];
+    return ok === 1 ? { ok: true } : { ok: false, retryAfterMs };
+  }
+
+  async getChallenge(userId: string, challengeId: string): Promise<ChallengeRecord | null> {
+    const pairs = (await this.run(SCRIPTS.GET_CHALLENGE, [this.keys(userId).challenge(challengeId)])) as string[];
+    return pairs.length === 0 ? null : parseChallenge(pairs);
+  }
+
+  async replaceChallengeCode(
+    userId: string,
+    challengeId: string,
+    next: { hash: string; expiresAt: number },
+    ttlMs: number,
+    rules: SendQuota & { cooldownMs: number },
+    now: number,
+  ): Promise<ResendResult> {
+    const keys = this.keys(userId);
+    const [status, ms] = (await this.run(SCRIPTS.REPLACE_CODE, [keys.challenge(challengeId), keys.sends], [
+      next.hash, next.expiresAt, ttlMs, rules.cooldownMs, rules.limit, rules.windowMs, now,
+    ])) as [ResendResult['status'], number?];
+    return status === 'too_soon' || status === 'quota' ? { status, retryAfterMs: Number(ms) } : ({ status } as ResendResult);
+  }
+
+  async markUndelivered(userId: string, challengeId: string): Promise<void> {
+    await this.run(SCRIPTS.MARK_UNDELIVERED, [this.keys(userId).challenge(challengeId)]);
+  }
+
+  async attemptChallenge(userId: string, challengeId: string, hash: string, lockout: LockoutRule, now: number): Promise<AttemptResult> {
+    const keys = this.keys(userId);
+    const reply = (await this.run(SCRIPTS.ATTEMPT, [keys.challenge(challengeId), keys.failures, keys.lock], [
+      hash, lockout.threshold, lockout.windowMs, lockout.durationMs, now,
+    ])) as Array<string | number>;
+    const status = reply[0] as AttemptResult['status'];
+    switch (status) {
+      case 'ok':
+        return { status, challenge: parseChallenge(reply.slice(1).map(String)) };
+      case 'invalid':
+        return { status, remainingAttempts: Number(reply[1]) };
+      case 'locked':
+        return { status, lockedUntil: Number(reply[1]), locked: reply[2] === 1 };
+      default:
+        return { status } as AttemptResult;
+    }
+  }
+
+  async deleteChallenge(userId: string, challengeId: string): Promise<void> {
+    await this.run(SCRIPTS.DELETE_KEYS, [this.keys(userId).challenge(challengeId)]);
+  }
+
+  async getLock(userId: string, now: number): Promise<number | null> {
+    const until = await this.run(SCRIPTS.GET_LOCK, [this.keys(userId).lock], [now]);
+    return typeof until === 'number' ? until : null;
+  }
+
+  async clearLock(userId: string): Promise<void> {
+    const keys = this.keys(userId);
+    await this.run(SCRIPTS.DELETE_KEYS, [keys.lock, keys.failures]);
+  }
+}
+
+function parseDevice(raw: string): DeviceRecord {
+  return JSON.parse(raw) as DeviceRecord;
+}
+
+function parseChallenge(pairs: string[]): ChallengeRecord {
+  const map = new Map<string, string>();
+  for (let i = 0; i + 1 < pairs.length; i += 2) map.set(pairs[i]!, pairs[i + 1]!);
+  const number = (key: string) => Number(map.get(key));
+  return {
+    id: map.get('id')!,
+    userId: map.get('userId')!,
+    deviceId: map.get('deviceId')!,
+    purpose: map.get('purpose') as ChallengePurpose,
+    hash: map.get('hash')!,
+    attempts: number('attempts'),
+    maxAttempts: number('maxAttempts'),
+    createdAt: number('createdAt'),
+    sentAt: number('sentAt'),
+    expiresAt: number('expiresAt'),
+    used: map.get('used') === '1',
+  };
+}

@@ -1,0 +1,301 @@
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import type { ChallengeRecord, DeviceRecord, MfaStore } from '../../src/stores/types.js';
+
+const LOCK = { threshold: 4, windowMs: 60_000, durationMs: 120_000 };
+const QUOTA = { limit: 3, windowMs: 60_000 };
+const HASH_A = 'a1'.repeat(32);
+const HASH_B = 'b2'.repeat(32);
+
+let counter = 0;
+function device(userId: string, overrides: Partial<DeviceRecord> = {}): DeviceRecord {
+  counter += 1;
+  return {
+    id: `dev-${counter}`,
+    userId,
+    type: 'email',
+    email: `user${counter}@example.test`,
+    nickname: null,
+    status: 'ACTIVE',
+    isDefault: false,
+    createdAt: 1_000 + counter,
+    updatedAt: 1_000 + counter,
+    activatedAt: 1_000 + counter,
+    activationChallengeId: null,
+    ...overrides,
+  };
+}
+
+function challenge(userId: string, now: number, overrides: Partial<ChallengeRecord> = {}): ChallengeRecord {
+  counter += 1;
+  return {
+    id: `ch-${counter}`,
+    userId,
+    deviceId: 'dev-x',
+    purpose: 'signon',
+    hash: HASH_A,
+    attempts: 0,
+    maxAttempts: 3,
+    createdAt: now,
+    sentAt: now,
+    expiresAt: now + 60_000,
+    used: false,
+    ...overrides,
+  };
+}
+
+export interface StoreFixture {
+  store: MfaStore;
+  cleanup(): Promise<void>;
+}
+
+/**
+ * One suite for every MfaStore: the same cases and the same results, so the
+ * in-memory store is a faithful stand-in for Redis and vice versa.
+ */
+export function storeConformance(name: string, make: () => Promise<StoreFixture>): void {
+  describe(`${name}: store conformance`, () => {
+    let fixture: StoreFixture;
+    let store: MfaStore;
+    let user: string;
+    const now = Date.now();
+
+    beforeEach(async () => {
+      fixture = await make();
+      store = fixture.store;
+      user = `user-${++counter}`;
+    });
+    afterEach(async () => {
+      await fixture.cleanup();
+    });
+
+    describe('devices', () => {
+      it('inserts up to the limit, lists in creation order, gets by id', async () => {
+        const first = device(user, { createdAt: 10 });
+        const second = device(user, { createdAt: 20 });
+        expect(await store.insertDevice(second, 2)).toBe(true);
+        expect(await store.insertDevice(first, 2)).toBe(true);
+        expect(await store.insertDevice(device(user), 2)).toBe(false);
+        expect((await store.listDevices(user)).map((d) => d.id)).toEqual([first.id, second.id]);
+        expect(await store.getDevice(user, first.id)).toEqual(first);
+        expect(await store.getDevice(user, 'nope')).toBeNull();
+        expect(await store.getDevice('someone-else', first.id)).toBeNull();
+        expect(await store.listDevices('someone-else')).toEqual([]);
+      });
+
+      it('returns copies: changing a result changes nothing stored', async () => {
+        const d = device(user);
+        await store.insertDevice(d, 5);
+        const got = (await store.getDevice(user, d.id))!;
+        got.status = 'BLOCKED';
+        d.email = 'changed@example.test';
+        expect(await store.getDevice(user, d.id)).toMatchObject({ status: 'ACTIVE', email: `${d.email === 'changed@example.test' ? got.email : d.email}` });
+      });
+
+      it('patches a device, keeping unicode and nulls, and answers null for a missing one', async () => {
+        const d = device(user, { status: 'ACTIVATION_REQUIRED', activatedAt: null, activationChallengeId: 'ch' });
+        await store.insertDevice(d, 5);
+        const patched = await store.updateDevice(user, d.id, { status: 'ACTIVE', activatedAt: 5, activationChallengeId: null, nickname: 'Büro "<x>"' });
+        expect(patched).toEqual({ ...d, status: 'ACTIVE', activatedAt: 5, activationChallengeId: null, nickname: 'Büro "<x>"' });
+        expect(await store.getDevice(user, d.id)).toEqual(patched);
+        expect(await store.updateDevice(user, 'missing', { nickname: 'x' })).toBeNull();
+      });
+
+      it('keeps exactly one default, and onlyIfNone does not take it over', async () => {
+        const a = device(user);
+        const b = device(user);
+        await store.insertDevice(a, 5);
+        await store.insertDevice(b, 5);
+        expect(await store.setDefaultDevice(user, a.id, true)).toBe(true);
+        expect(await store.setDefaultDevice(user, b.id, true)).toBe(false);
+        expect((await store.listDevices(user)).filter((d) => d.isDefault).map((d) => d.id)).toEqual([a.id]);
+        expect(await store.setDefaultDevice(user, b.id)).toBe(true);
+        expect((await store.listDevices(user)).filter((d) => d.isDefault).map((d) => d.id)).toEqual([b.id]);
+        expect(await store.setDefaultDevice(user, 'missing')).toBe(false);
+      });
+
+      it('deletes a device and returns it once', async () => {
+        const d = device(user);
+        await store.insertDevice(d, 5);
+        expect(await store.deleteDevice(user, d.id)).toEqual(d);
+        expect(await store.deleteDevice(user, d.id)).toBeNull();
+        expect(await store.listDevices(user)).toEqual([]);
+      });
+
+      it('counts the limit atomically under parallel inserts', async () => {
+        const results = await Promise.all(Array.from({ length: 20 }, () => store.insertDevice(device(user), 5)));
+        expect(results.filter(Boolean)).toHaveLength(5);
+        expect(await store.listDevices(user)).toHaveLength(5);
+      });
+    });
+
+    describe('challenges', () => {
+      it('stores a challenge and counts sends against the quota', async () => {
+        const c = challenge(user, now);
+        expect(await store.createChallenge(c, 60_000, QUOTA, now)).toEqual({ ok: true });
+        expect(await store.getChallenge(user, c.id)).toEqual(c);
+        expect(await store.getChallenge('someone-else', c.id)).toBeNull();
+        await store.createChallenge(challenge(user, now), 60_000, QUOTA, now + 1);
+        await store.createChallenge(challenge(user, now), 60_000, QUOTA, now + 2);
+        const refused = await store.createChallenge(challenge(user, now), 60_000, QUOTA, now + 1_000);
+        expect(refused).toEqual({ ok: false, retryAfterMs: QUOTA.windowMs - 1_000 });
+        expect(await store.createChallenge(challenge(user, now), 60_000, QUOTA, now + QUOTA.windowMs)).toEqual({ ok: true });
+      });
+
+      it('forgets a challenge after its ttl', async () => {
+        const c = challenge(user, Date.now());
+        await store.createChallenge(c, 50, QUOTA, Date.now());
+        await new Promise((r) => setTimeout(r, 120));
+        expect(await store.getChallenge(user, c.id)).toBeNull();
+        expect(await store.attemptChallenge(user, c.id, HASH_A, LOCK, Date.now())).toEqual({ status: 'missing' });
+      });
+
+      it('accepts the right hash once, then answers used', async () => {
+        const c = challenge(user, now);
+        await store.createChallenge(c, 60_000, QUOTA, now);
+        const ok = await store.attemptChallenge(user, c.id, HASH_A, LOCK, now);
+        expect(ok).toEqual({ status: 'ok', challenge: { ...c, attempts: 1, used: true } });
+        expect(await store.attemptChallenge(user, c.id, HASH_A, LOCK, now)).toEqual({ status: 'used' });
+      });
+
+      it('counts wrong tries per code, then answers exhausted even for the right hash', async () => {
+        const c = challenge(user, now);
+        await store.createChallenge(c, 60_000, QUOTA, now);
+        expect(await store.attemptChallenge(user, c.id, HASH_B, { ...LOCK, threshold: 100 }, now)).toEqual({ status: 'invalid', remainingAttempts: 2 });
+        expect(await store.attemptChallenge(user, c.id, HASH_B, { ...LOCK, threshold: 100 }, now)).toEqual({ status: 'invalid', remainingAttempts: 1 });
+        expect(await store.attemptChallenge(user, c.id, HASH_B, { ...LOCK, threshold: 100 }, now)).toEqual({ status: 'invalid', remainingAttempts: 0 });
+        expect(await store.attemptChallenge(user, c.id, HASH_A, { ...LOCK, threshold: 100 }, now)).toEqual({ status: 'exhausted' });
+      });
+
+      it('answers expired at expiresAt, without spending a try', async () => {
+        const c = challenge(user, now);
+        await store.createChallenge(c, 600_000, QUOTA, now);
+        expect(await store.attemptChallenge(user, c.id, HASH_A, LOCK, c.expiresAt)).toEqual({ status: 'expired' });
+        expect((await store.getChallenge(user, c.id))!.attempts).toBe(0);
+      });
+
+      it('locks the user after the threshold of failures, across codes, until the duration ends', async () => {
+        const codes = [challenge(user, now, { expiresAt: now + 600_000 }), challenge(user, now, { expiresAt: now + 600_000 })];
+        for (const c of codes) await store.createChallenge(c, 600_000, { limit: 10, windowMs: 60_000 }, now);
+        await store.attemptChallenge(user, codes[0]!.id, HASH_B, LOCK, now);
+        await store.attemptChallenge(user, codes[0]!.id, HASH_B, LOCK, now);
+        await store.attemptChallenge(user, codes[1]!.id, HASH_B, LOCK, now);
+        const locked = await store.attemptChallenge(user, codes[1]!.id, HASH_B, LOCK, now + 10);
+        expect(locked).toEqual({ status: 'locked', lockedUntil: now + 10 + LOCK.durationMs, locked: true });
+        expect(await store.getLock(user, now + 20)).toBe(now + 10 + LOCK.durationMs);
+        const again = await store.attemptChallenge(user, codes[1]!.id, HASH_A, LOCK, now + 20);
+        expect(again).toMatchObject({ status: 'locked', lockedUntil: now + 10 + LOCK.durationMs });
+        expect(again.status === 'locked' && again.locked).toBeFalsy();
+        expect(await store.getLock(user, now + 10 + LOCK.durationMs)).toBeNull();
+        expect(await store.attemptChallenge(user, codes[1]!.id, HASH_A, LOCK, now + 10 + LOCK.durationMs)).toMatchObject({ status: 'ok' });
+      });
+
+      it('forgets failures after a success, and after their window', async () => {
+        const rule = { threshold: 3, windowMs: 1_000, durationMs: 5_000 };
+        const a = challenge(user, now, { maxAttempts: 10 });
+        await store.createChallenge(a, 60_000, QUOTA, now);
+        await store.attemptChallenge(user, a.id, HASH_B, rule, now);
+        await store.attemptChallenge(user, a.id, HASH_B, rule, now);
+        expect(await store.attemptChallenge(user, a.id, HASH_B, rule, now + 1_000)).toEqual({ status: 'invalid', remainingAttempts: 7 });
+        await store.attemptChallenge(user, a.id, HASH_A, rule, now + 1_001);
+        const b = challenge(user, now, { maxAttempts: 10 });
+        await store.createChallenge(b, 60_000, QUOTA, now);
+        await store.attemptChallenge(user, b.id, HASH_B, rule, now + 1_002);
+        expect(await store.attemptChallenge(user, b.id, HASH_B, rule, now + 1_003)).toEqual({ status: 'invalid', remainingAttempts: 8 });
+      });
+
+      it('clearLock lifts a lock and forgets failures', async () => {
+        const c = challenge(user, now, { maxAttempts: 10 });
+        await store.createChallenge(c, 60_000, QUOTA, now);
+        for (let i = 0; i < LOCK.threshold; i++) await store.attemptChallenge(user, c.id, HASH_B, LOCK, now);
+        expect(await store.getLock(user, now)).not.toBeNull();
+        await store.clearLock(user);
+        expect(await store.getLock(user, now)).toBeNull();
+        expect(await store.attemptChallenge(user, c.id, HASH_B, LOCK, now)).toEqual({ status: 'invalid', remainingAttempts: 5 });
+      });
+
+      it('replaces a code after the cooldown, within the quota, resetting attempts', async () => {
+        const quota = { limit: 3, windowMs: 600_000 };
+        const c = challenge(user, now);
+        await store.createChallenge(c, 60_000, quota, now);
+        await store.attemptChallenge(user, c.id, HASH_B, LOCK, now);
+        const rules = { ...quota, cooldownMs: 30_000 };
+        expect(await store.replaceChallengeCode(user, c.id, { hash: HASH_B, expiresAt: now + 90_000 }, 60_000, rules, now + 10_000)).toEqual({ status: 'too_soon', retryAfterMs: 20_000 });
+        expect(await store.replaceChallengeCode(user, c.id, { hash: HASH_B, expiresAt: now + 90_000 }, 60_000, rules, now + 30_000)).toEqual({ status: 'ok' });
+        expect(await store.getChallenge(user, c.id)).toEqual({ ...c, hash: HASH_B, expiresAt: now + 90_000, sentAt: now + 30_000, attempts: 0 });
+        expect(await store.attemptChallenge(user, c.id, HASH_A, { ...LOCK, threshold: 100 }, now + 30_001)).toEqual({ status: 'invalid', remainingAttempts: 2 });
+        expect(await store.replaceChallengeCode(user, c.id, { hash: HASH_A, expiresAt: now + 90_000 }, 60_000, rules, now + 60_000)).toEqual({ status: 'ok' });
+        expect(await store.replaceChallengeCode(user, c.id, { hash: HASH_A, expiresAt: now + 90_000 }, 60_000, rules, now + 90_000)).toEqual({ status: 'quota', retryAfterMs: quota.windowMs - 90_000 });
+        expect(await store.replaceChallengeCode(user, 'missing', { hash: HASH_A, expiresAt: 0 }, 60_000, rules, now)).toEqual({ status: 'missing' });
+      });
+
+      it('refuses to replace the code of a used challenge', async () => {
+        const c = challenge(user, now);
+        await store.createChallenge(c, 60_000, QUOTA, now);
+        await store.attemptChallenge(user, c.id, HASH_A, LOCK, now);
+        expect(await store.replaceChallengeCode(user, c.id, { hash: HASH_B, expiresAt: now + 1 }, 60_000, { ...QUOTA, cooldownMs: 0 }, now + 1)).toEqual({ status: 'used' });
+      });
+
+      it('markUndelivered lifts the cooldown; deleteChallenge removes it', async () => {
+        const c = challenge(user, now);
+        await store.createChallenge(c, 60_000, QUOTA, now);
+        await store.markUndelivered(user, c.id);
+        expect(await store.replaceChallengeCode(user, c.id, { hash: HASH_B, expiresAt: now + 1 }, 60_000, { ...QUOTA, cooldownMs: 30_000 }, now + 1)).toEqual({ status: 'ok' });
+        await store.deleteChallenge(user, c.id);
+        expect(await store.getChallenge(user, c.id)).toBeNull();
+        await store.markUndelivered(user, c.id);
+        expect(await store.getChallenge(user, c.id)).toBeNull();
+      });
+    });
+
+    describe('under a burst of parallel requests', () => {
+      it('50 parallel right answers: exactly one succeeds', async () => {
+        const c = challenge(user, now, { maxAttempts: 100 });
+        await store.createChallenge(c, 60_000, QUOTA, now);
+        const results = await Promise.all(Array.from({ length: 50 }, () => store.attemptChallenge(user, c.id, HASH_A, LOCK, now)));
+        expect(results.filter((r) => r.status === 'ok')).toHaveLength(1);
+        expect(results.filter((r) => r.status === 'used')).toHaveLength(49);
+      });
+
+      it('50 parallel wrong guesses against 3 tries: 3 are evaluated, the rest refused', async () => {
+        const c = challenge(user, now);
+        await store.createChallenge(c, 60_000, QUOTA, now);
+        const rule = { ...LOCK, threshold: 1_000 };
+        const results = await Promise.all(Array.from({ length: 50 }, () => store.attemptChallenge(user, c.id, HASH_B, rule, now)));
+        expect(results.filter((r) => r.status === 'invalid')).toHaveLength(3);
+        expect(results.filter((r) => r.status === 'exhausted')).toHaveLength(47);
+        expect((await store.getChallenge(user, c.id))!.attempts).toBe(3);
+      });
+
+      it('50 parallel wrong guesses lock the user exactly once', async () => {
+        const codes = Array.from({ length: 10 }, () => challenge(user, now, { maxAttempts: 5 }));
+        for (const c of codes) await store.createChallenge(c, 60_000, { limit: 100, windowMs: 60_000 }, now);
+        const results = await Promise.all(codes.flatMap((c) => Array.from({ length: 5 }, () => store.attemptChallenge(user, c.id, HASH_B, LOCK, now))));
+        expect(results.filter((r) => r.status === 'invalid')).toHaveLength(LOCK.threshold - 1);
+        expect(results.filter((r) => r.status === 'locked' && r.locked)).toHaveLength(1);
+        expect(results.filter((r) => r.status === 'locked')).toHaveLength(50 - LOCK.threshold + 1);
+      });
+
+      it('a verify racing a resend never accepts the old code once the new one is stored', async () => {
+        for (let round = 0; round < 10; round++) {
+          const c = challenge(user, now, { maxAttempts: 100 });
+          await store.createChallenge(c, 60_000, { limit: 100, windowMs: 60_000 }, now);
+          const rules = { limit: 100, windowMs: 60_000, cooldownMs: 0 };
+          const [replaced, ...attempts] = await Promise.all([
+            store.replaceChallengeCode(user, c.id, { hash: HASH_B, expiresAt: now + 60_000 }, 60_000, rules, now + 1),
+            ...Array.from({ length: 10 }, () => store.attemptChallenge(user, c.id, HASH_A, { ...LOCK, threshold: 1_000 }, now + 1)),
+          ]);
+          const oldAccepted = attempts.some((a) => a.status === 'ok');
+          // Either the old code won before the resend (which then finds it used), or the resend won and the old code never works.
+          expect(oldAccepted).toBe(replaced.status === 'used');
+          const after = await store.attemptChallenge(user, c.id, HASH_A, { ...LOCK, threshold: 1_000 }, now + 2);
+          expect(after.status === 'ok').toBe(false);
+        }
+      });
+
+      it('parallel sends never exceed the quota', async () => {
+        const results = await Promise.all(Array.from({ length: 30 }, () => store.createChallenge(challenge(user, now), 60_000, QUOTA, now)));
+        expect(results.filter((r) => r.ok)).toHaveLength(QUOTA.limit);
+      });
+    });
+  });
+}
