@@ -103,5 +103,7 @@ export function createExampleApp(options: ExampleOptions = {}) {
     req.logout((err) => (err ? next(err) : res.redirect('/')));
   });
 
+  app.use(auth.errorHandler());
+
   return { app, auth, passport: authenticator };
 }

@@ -46,12 +46,17 @@ export class EventBus extends EventEmitter implements MfaEvents {
   }
 
   publish(type: MfaEventType, userId: string, context: RequestContext, extra: Partial<MfaEvent> = {}): void {
-    if (this.listenerCount('event') === 0) return;
+    const listeners = this.listeners('event') as Array<(event: MfaEvent) => unknown>;
+    if (listeners.length === 0) return;
     const event: MfaEvent = { type, at: new Date(), userId, ...extra, ip: context.ip, userAgent: context.userAgent };
-    try {
-      this.emit('event', event);
-    } catch (error) {
-      this.onListenerError(error);
+    // Each listener on its own, so that one that throws (or rejects) costs no other its event.
+    for (const listener of listeners) {
+      try {
+        const result = listener(event);
+        if (result instanceof Promise) result.catch(this.onListenerError);
+      } catch (error) {
+        this.onListenerError(error);
+      }
     }
   }
 }

@@ -1,4 +1,4 @@
-import type { RequestHandler } from 'express';
+import type { ErrorRequestHandler, RequestHandler } from 'express';
 import defaultPassport from 'passport';
 import { DeviceService, type CreateDeviceInput, type Device, type DeviceUpdate } from './devices/service.js';
 import { EmailSender, LogTransport } from './delivery/email.js';
@@ -42,6 +42,12 @@ export interface ChallengesApi {
 export interface MfaMiddleware<User = any> extends RequestHandler {
   authenticate(strategy: string | string[], options?: AuthenticateOptions): RequestHandler;
   required(options?: RequiredOptions): RequestHandler;
+  /**
+   * An error handler to mount last: any error (a session store that is down,
+   * say) becomes the library's "try again shortly" page (503, or JSON), and
+   * the cause goes to the logger.
+   */
+  errorHandler(): ErrorRequestHandler;
   devices: DevicesApi;
   challenges: ChallengesApi;
   on(event: 'event', listener: (event: MfaEvent) => void): MfaMiddleware<User>;
@@ -145,6 +151,10 @@ export function mfa<User = any>(options: MfaOptions<User>): MfaMiddleware<User> 
   return Object.assign(middleware, {
     authenticate: (strategyName: string | string[], authOptions?: AuthenticateOptions) => authenticate(deps, flow, strategyName, authOptions),
     required: (requiredOptions?: RequiredOptions) => required(deps, requiredOptions),
+    errorHandler: (): ErrorRequestHandler => (error, req, res, next) => {
+      if (res.headersSent) return next(error);
+      pages.error(req, res, error);
+    },
     devices: devicesApi,
     challenges: challengesApi,
     on(event: 'event', listener: (event: MfaEvent) => void) {

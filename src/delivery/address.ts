@@ -21,7 +21,7 @@ export function parseEmailAddress(input: unknown, field = 'email'): string {
   return `${local}@${domain}`;
 }
 
-/** 'jane.doe@example.com' → 'j•••••e@example.com': enough to recognise, not to harvest. */
+/** 'jane.doe@example.com' → 'j••••••e@example.com': enough to recognise, not to harvest. */
 export function maskEmailAddress(address: string): string {
   const at = address.lastIndexOf('@');
   const local = address.slice(0, at);

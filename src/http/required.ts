@@ -39,7 +39,11 @@ export function demandStepUp(deps: HttpDeps, req: Request, res: Response, return
     res.status(401).json({ code: error.code, message: error.message, details: { challenge: `${deps.options.basePath}/challenge` } });
     return;
   }
-  writeState(req).stepUp = { returnTo: safeReturnTo(returnTo) ?? deps.options.successRedirect };
+  const state = writeState(req);
+  const target = safeReturnTo(returnTo) ?? deps.options.successRedirect;
+  // A reload mid step-up keeps the code already sent.
+  if (state.stepUp) state.stepUp.returnTo = target;
+  else state.stepUp = { returnTo: target };
   res.redirect(303, `${deps.options.basePath}/challenge`);
 }
 

@@ -179,6 +179,8 @@ function attemptError(result: Exclude<Awaited<ReturnType<MfaStore['attemptChalle
     case 'used':
     case 'missing':
       return new OtpError('OTP_EXPIRED', 'This code has expired or was already used. Send a new code.');
+    case 'device_gone':
+      return new OtpError('OTP_EXPIRED', 'The method this code was sent to is no longer available. Send a code to another one.');
     case 'locked':
       return new LockedError(result.lockedUntil);
   }

@@ -185,6 +185,7 @@ export class MemoryMfaStore implements MfaStore {
     if (record.used) return { status: 'used' };
     if (now >= record.expiresAt) return { status: 'expired' };
     if (record.attempts >= record.maxAttempts) return { status: 'exhausted' };
+    if (state.devices.get(record.deviceId)?.status !== deviceStatusFor(record.purpose)) return { status: 'device_gone' };
     record.attempts += 1;
     if (sameHash(record.hash, hash)) {
       record.used = true;
@@ -217,6 +218,11 @@ export class MemoryMfaStore implements MfaStore {
     state.lockedUntil = undefined;
     state.failures = undefined;
   }
+}
+
+/** The state a device must be in for a code of this purpose to count. */
+function deviceStatusFor(purpose: ChallengeRecord['purpose']): DeviceRecord['status'] {
+  return purpose === 'pairing' ? 'ACTIVATION_REQUIRED' : 'ACTIVE';
 }
 
 function copy<T>(value: T): T {

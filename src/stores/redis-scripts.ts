@@ -130,20 +130,24 @@ return 1
 `;
 
 /**
- * KEYS: challenge, failures, lock. ARGV: hash, threshold, windowMs, durationMs, now.
- * → {'ok', fields…} | {'invalid', remaining} | {'missing'} | {'expired'} | {'used'} | {'exhausted'} | {'locked', until, justLocked}
+ * KEYS: challenge, failures, lock, devices. ARGV: hash, threshold, windowMs, durationMs, now.
+ * → {'ok', fields…} | {'invalid', remaining} | {'missing'} | {'expired'} | {'used'} | {'exhausted'} | {'device_gone'} | {'locked', until, justLocked}
  */
 export const ATTEMPT = WINDOW + SAME + `
 local now = tonumber(ARGV[5])
 local lockedUntil = tonumber(redis.call('GET', KEYS[3]))
 if lockedUntil and lockedUntil > now then return {'locked', lockedUntil, 0} end
 if redis.call('EXISTS', KEYS[1]) == 0 then return {'missing'} end
-local c = redis.call('HMGET', KEYS[1], 'hash', 'attempts', 'maxAttempts', 'expiresAt', 'used')
+local c = redis.call('HMGET', KEYS[1], 'hash', 'attempts', 'maxAttempts', 'expiresAt', 'used', 'purpose', 'deviceId')
 if c[5] == '1' then return {'used'} end
 if now >= tonumber(c[4]) then return {'expired'} end
 local attempts = tonumber(c[2])
 local max = tonumber(c[3])
 if attempts >= max then return {'exhausted'} end
+local device = redis.call('HGET', KEYS[4], c[7])
+local wanted = 'ACTIVE'
+if c[6] == 'pairing' then wanted = 'ACTIVATION_REQUIRED' end
+if not device or cjson.decode(device).status ~= wanted then return {'device_gone'} end
 attempts = redis.call('HINCRBY', KEYS[1], 'attempts', 1)
 if same(c[1], ARGV[1]) then
   redis.call('HSET', KEYS[1], 'used', 1)

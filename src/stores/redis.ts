@@ -163,7 +163,7 @@ export class RedisMfaStore implements MfaStore {
 
   async attemptChallenge(userId: string, challengeId: string, hash: string, lockout: LockoutRule, now: number): Promise<AttemptResult> {
     const keys = this.keys(userId);
-    const reply = (await this.run(SCRIPTS.ATTEMPT, [keys.challenge(challengeId), keys.failures, keys.lock], [
+    const reply = (await this.run(SCRIPTS.ATTEMPT, [keys.challenge(challengeId), keys.failures, keys.lock, keys.devices], [
       hash, lockout.threshold, lockout.windowMs, lockout.durationMs, now,
     ])) as Array<string | number>;
     const status = reply[0] as AttemptResult['status'];

@@ -77,6 +77,8 @@ export type AttemptResult =
   | { status: 'expired' }
   | { status: 'used' }
   | { status: 'exhausted' }
+  /** The device the code was sent to is gone, or no longer in the state the purpose needs. */
+  | { status: 'device_gone' }
   /** `locked` tells whether this very attempt set the lock. */
   | { status: 'locked'; lockedUntil: number; locked?: boolean };
 
@@ -118,7 +120,9 @@ export interface MfaStore {
   markUndelivered(userId: string, challengeId: string): Promise<void>;
   /**
    * One guess: refuses when the user is locked or the challenge is missing,
-   * used, expired or out of attempts; otherwise spends an attempt, compares
+   * used, expired or out of attempts, or when its device is gone or not in
+   * the state its purpose needs (ACTIVE; ACTIVATION_REQUIRED for pairing);
+   * otherwise spends an attempt, compares
    * `hash` in constant time, marks the challenge used on a match, and on a
    * miss counts a failure against the user, locking them per `lockout`.
    */

@@ -26,7 +26,7 @@ export function uniquePrefix(name: string): string {
 }
 
 /** Deletes every key under the prefix, with SCAN (never KEYS). */
-export async function deletePrefix(client: { scanIterator: RedisClientType['scanIterator']; del: RedisClientType['del'] }, prefix: string): Promise<void> {
+export async function deletePrefix(client: RedisClientType, prefix: string): Promise<void> {
   for await (const keys of client.scanIterator({ MATCH: `${prefix}*`, COUNT: 500 })) {
     if (keys.length > 0) await client.del(keys);
   }

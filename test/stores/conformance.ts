@@ -63,6 +63,8 @@ export function storeConformance(name: string, make: () => Promise<StoreFixture>
       fixture = await make();
       store = fixture.store;
       user = `user-${++counter}`;
+      // Codes count only while the device they were sent to is usable; challenges here go to this one.
+      await store.insertDevice(device(user, { id: 'dev-x', createdAt: 1 }), 100);
     });
     afterEach(async () => {
       await fixture.cleanup();
@@ -72,10 +74,10 @@ export function storeConformance(name: string, make: () => Promise<StoreFixture>
       it('inserts up to the limit, lists in creation order, gets by id', async () => {
         const first = device(user, { createdAt: 10 });
         const second = device(user, { createdAt: 20 });
-        expect(await store.insertDevice(second, 2)).toBe(true);
-        expect(await store.insertDevice(first, 2)).toBe(true);
-        expect(await store.insertDevice(device(user), 2)).toBe(false);
-        expect((await store.listDevices(user)).map((d) => d.id)).toEqual([first.id, second.id]);
+        expect(await store.insertDevice(second, 3)).toBe(true);
+        expect(await store.insertDevice(first, 3)).toBe(true);
+        expect(await store.insertDevice(device(user), 3)).toBe(false);
+        expect((await store.listDevices(user)).map((d) => d.id)).toEqual(['dev-x', first.id, second.id]);
         expect(await store.getDevice(user, first.id)).toEqual(first);
         expect(await store.getDevice(user, 'nope')).toBeNull();
         expect(await store.getDevice('someone-else', first.id)).toBeNull();
@@ -105,6 +107,7 @@ export function storeConformance(name: string, make: () => Promise<StoreFixture>
         const b = device(user);
         await store.insertDevice(a, 5);
         await store.insertDevice(b, 5);
+        await store.deleteDevice(user, 'dev-x');
         expect(await store.setDefaultDevice(user, a.id, true)).toBe(true);
         expect(await store.setDefaultDevice(user, b.id, true)).toBe(false);
         expect((await store.listDevices(user)).filter((d) => d.isDefault).map((d) => d.id)).toEqual([a.id]);
@@ -118,13 +121,13 @@ export function storeConformance(name: string, make: () => Promise<StoreFixture>
         await store.insertDevice(d, 5);
         expect(await store.deleteDevice(user, d.id)).toEqual(d);
         expect(await store.deleteDevice(user, d.id)).toBeNull();
-        expect(await store.listDevices(user)).toEqual([]);
+        expect((await store.listDevices(user)).map((x) => x.id)).toEqual(['dev-x']);
       });
 
       it('counts the limit atomically under parallel inserts', async () => {
-        const results = await Promise.all(Array.from({ length: 20 }, () => store.insertDevice(device(user), 5)));
+        const results = await Promise.all(Array.from({ length: 20 }, () => store.insertDevice(device(user), 6)));
         expect(results.filter(Boolean)).toHaveLength(5);
-        expect(await store.listDevices(user)).toHaveLength(5);
+        expect(await store.listDevices(user)).toHaveLength(6);
       });
     });
 
@@ -201,6 +204,29 @@ export function storeConformance(name: string, make: () => Promise<StoreFixture>
         await store.createChallenge(b, 60_000, QUOTA, now);
         await store.attemptChallenge(user, b.id, HASH_B, rule, now + 1_002);
         expect(await store.attemptChallenge(user, b.id, HASH_B, rule, now + 1_003)).toEqual({ status: 'invalid', remainingAttempts: 8 });
+      });
+
+      it('refuses a code whose device was removed, or is not in the state its purpose needs', async () => {
+        const c = challenge(user, now);
+        await store.createChallenge(c, 60_000, QUOTA, now);
+        await store.deleteDevice(user, 'dev-x');
+        expect(await store.attemptChallenge(user, c.id, HASH_A, LOCK, now)).toEqual({ status: 'device_gone' });
+        expect((await store.getChallenge(user, c.id))!.attempts).toBe(0);
+
+        const pairing = device(user, { status: 'ACTIVATION_REQUIRED' });
+        await store.insertDevice(pairing, 100);
+        const p = challenge(user, now, { purpose: 'pairing', deviceId: pairing.id });
+        const s = challenge(user, now, { purpose: 'signon', deviceId: pairing.id });
+        await store.createChallenge(p, 60_000, QUOTA, now);
+        await store.createChallenge(s, 60_000, QUOTA, now);
+        expect(await store.attemptChallenge(user, s.id, HASH_A, LOCK, now)).toEqual({ status: 'device_gone' });
+        expect(await store.attemptChallenge(user, p.id, HASH_A, LOCK, now)).toMatchObject({ status: 'ok' });
+
+        const blocked = device(user, { status: 'BLOCKED' });
+        await store.insertDevice(blocked, 100);
+        const b = challenge(user, now, { deviceId: blocked.id });
+        await store.createChallenge(b, 60_000, { limit: 10, windowMs: 60_000 }, now);
+        expect(await store.attemptChallenge(user, b.id, HASH_A, LOCK, now)).toEqual({ status: 'device_gone' });
       });
 
       it('clearLock lifts a lock and forgets failures', async () => {

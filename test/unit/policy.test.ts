@@ -1,0 +1,145 @@
+import { BlockList } from 'node:net';
+import { describe, expect, it } from 'vitest';
+import { resolveOptions, type MfaOptions, type ResolvedPolicy, type SignOnPolicyOptions } from '../../src/options.js';
+import { evaluatePolicy, inNetworks, type PolicyInput } from '../../src/policy/evaluate.js';
+import type { DeviceRecord } from '../../src/stores/types.js';
+
+interface U {
+  id: string;
+  admin?: boolean;
+}
+
+function policy(options: SignOnPolicyOptions<U> = {}): ResolvedPolicy<U> {
+  return resolveOptions<U>({ user: { id: (u) => u.id }, policy: options } as MfaOptions<U>, { NODE_ENV: 'test' }).policies.get('default')!;
+}
+
+function device(id: string, isDefault = false): DeviceRecord {
+  return {
+    id,
+    userId: 'u1',
+    type: 'email',
+    email: `${id}@example.test`,
+    nickname: null,
+    status: 'ACTIVE',
+    isDefault,
+    createdAt: 1,
+    updatedAt: 1,
+    activatedAt: 1,
+    activationChallengeId: null,
+  };
+}
+
+const NOW = 1_700_000_000_000;
+
+/** An input whose device list records whether it was read. */
+function input(extra: Partial<PolicyInput<U>> = {}, devices: DeviceRecord[] = []) {
+  const reads = { count: 0 };
+  const value: PolicyInput<U> = {
+    user: { id: 'u1' },
+    userId: 'u1',
+    ip: '192.0.2.10',
+    request: { marker: 'req' },
+    lastMfaAt: null,
+    now: NOW,
+    activeDevices: async () => {
+      reads.count++;
+      return devices;
+    },
+    ...extra,
+  };
+  return { value, reads };
+}
+
+function list(...ranges: string[]): BlockList {
+  return policy({ skipNetworks: ranges }).skipNetworks!;
+}
+
+describe('evaluatePolicy', () => {
+  it('challenges on the first active device when no exception matches', async () => {
+    const devices = [device('d1', true), device('d2')];
+    const decision = await evaluatePolicy(policy(), input({}, devices).value);
+    expect(decision).toEqual({ action: 'challenge', device: devices[0], devices });
+  });
+
+  it('skips when the skip predicate answers true, before reading any device; it gets the user and the request', async () => {
+    const seen: unknown[] = [];
+    const p = policy({ skip: (user, req) => (seen.push(user, req), user.admin === true) });
+    const { value, reads } = input({ user: { id: 'u3', admin: true } }, [device('d1', true)]);
+    expect(await evaluatePolicy(p, value)).toEqual({ action: 'skip', reason: 'skip' });
+    expect(reads.count).toBe(0);
+    expect(seen).toEqual([{ id: 'u3', admin: true }, { marker: 'req' }]);
+  });
+
+  it('awaits an async skip predicate, and skips only on exactly true', async () => {
+    expect(await evaluatePolicy(policy({ skip: async () => true }), input().value)).toEqual({ action: 'skip', reason: 'skip' });
+    for (const answer of [1, 'yes', {}, false]) {
+      const p = policy({ skip: (() => answer) as unknown as () => boolean });
+      expect((await evaluatePolicy(p, input({}, [device('d1')]).value)).action).toBe('challenge');
+    }
+  });
+
+  it('skips for a client in skipNetworks', async () => {
+    const p = policy({ skipNetworks: ['10.0.0.0/8', '2001:db8::/32'] });
+    expect(await evaluatePolicy(p, input({ ip: '10.9.8.7' }).value)).toEqual({ action: 'skip', reason: 'network' });
+    expect(await evaluatePolicy(p, input({ ip: '::ffff:10.9.8.7' }).value)).toEqual({ action: 'skip', reason: 'network' });
+    expect(await evaluatePolicy(p, input({ ip: '2001:db8:ab::1' }).value)).toEqual({ action: 'skip', reason: 'network' });
+    expect((await evaluatePolicy(p, input({ ip: '11.0.0.1' }, [device('d1')]).value)).action).toBe('challenge');
+    expect((await evaluatePolicy(p, input({ ip: undefined }, [device('d1')]).value)).action).toBe('challenge');
+  });
+
+  it('skips when MFA was completed within skipWithin, and not at or after it', async () => {
+    const p = policy({ skipWithin: '1h' });
+    const hour = 3_600_000;
+    expect(await evaluatePolicy(p, input({ lastMfaAt: NOW - hour + 1 }).value)).toEqual({ action: 'skip', reason: 'recent' });
+    expect((await evaluatePolicy(p, input({ lastMfaAt: NOW - hour }, [device('d1')]).value)).action).toBe('challenge');
+    expect((await evaluatePolicy(p, input({ lastMfaAt: null }, [device('d1')]).value)).action).toBe('challenge');
+    // Without skipWithin a recent MFA means nothing.
+    expect((await evaluatePolicy(policy(), input({ lastMfaAt: NOW - 1 }, [device('d1')]).value)).action).toBe('challenge');
+  });
+
+  it("decides for a user without a device by noDevice: 'enroll' (default), 'bypass' or 'deny'", async () => {
+    expect(await evaluatePolicy(policy(), input().value)).toEqual({ action: 'enroll' });
+    expect(await evaluatePolicy(policy({ noDevice: 'enroll' }), input().value)).toEqual({ action: 'enroll' });
+    expect(await evaluatePolicy(policy({ noDevice: 'bypass' }), input().value)).toEqual({ action: 'skip', reason: 'no-device' });
+    expect(await evaluatePolicy(policy({ noDevice: 'deny' }), input().value)).toEqual({ action: 'deny' });
+    expect((await evaluatePolicy(policy({ noDevice: 'deny' }), input({}, [device('d1')]).value)).action).toBe('challenge');
+  });
+});
+
+describe('inNetworks', () => {
+  it('matches IPv4 addresses against IPv4 ranges', () => {
+    const l = list('10.0.0.0/8', '192.168.1.0/24', '203.0.113.5');
+    expect(inNetworks(l, '10.0.0.1')).toBe(true);
+    expect(inNetworks(l, '10.255.255.255')).toBe(true);
+    expect(inNetworks(l, '11.0.0.0')).toBe(false);
+    expect(inNetworks(l, '192.168.1.200')).toBe(true);
+    expect(inNetworks(l, '192.168.2.1')).toBe(false);
+    expect(inNetworks(l, '203.0.113.5')).toBe(true);
+    expect(inNetworks(l, '203.0.113.6')).toBe(false);
+  });
+
+  it('matches IPv6 addresses against IPv6 ranges', () => {
+    const l = list('2001:db8::/32', '::1/128', 'fe80::/10');
+    expect(inNetworks(l, '2001:db8::1')).toBe(true);
+    expect(inNetworks(l, '2001:0db8:ffff::abcd')).toBe(true);
+    expect(inNetworks(l, '2001:db9::1')).toBe(false);
+    expect(inNetworks(l, '::1')).toBe(true);
+    expect(inNetworks(l, '::2')).toBe(false);
+    expect(inNetworks(l, 'fe80::1234')).toBe(true);
+  });
+
+  it('treats an IPv4-mapped IPv6 address (::ffff:1.2.3.4) as the IPv4 address', () => {
+    const l = list('1.2.3.0/24', '127.0.0.0/8');
+    expect(inNetworks(l, '::ffff:1.2.3.4')).toBe(true);
+    expect(inNetworks(l, '::FFFF:1.2.3.4')).toBe(true);
+    expect(inNetworks(l, '::ffff:127.0.0.1')).toBe(true);
+    expect(inNetworks(l, '::ffff:1.2.4.4')).toBe(false);
+    expect(inNetworks(l, '::ffff:102:304')).toBe(true);
+  });
+
+  it('does not match across families, or anything that is not an address', () => {
+    expect(inNetworks(list('10.0.0.0/8'), '2001:db8::1')).toBe(false);
+    expect(inNetworks(list('2001:db8::/32'), '10.0.0.1')).toBe(false);
+    for (const junk of ['', 'localhost', '10.0.0', '10.0.0.1/8', 'unknown']) expect(inNetworks(list('10.0.0.0/8', '::/0'), junk)).toBe(false);
+  });
+});
