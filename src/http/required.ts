@@ -4,7 +4,7 @@ import { MfaError } from '../errors.js';
 import { wantsJson } from './context.js';
 import type { HttpDeps } from './deps.js';
 import { safeReturnTo } from './return-to.js';
-import { readState, sessionBag, writeState, type SignedOn } from './session-state.js';
+import { livePending, readState, sessionBag, writeState, type SignedOn } from './session-state.js';
 
 export interface RequiredOptions {
   /** The last MFA must be at most this old, or the user answers a fresh code first (step-up). */
@@ -79,7 +79,7 @@ export function required<User>(deps: HttpDeps<User>, options: RequiredOptions = 
       res.status(401).json({ code: 'UNAUTHENTICATED', message: 'Sign on first.' });
       return;
     }
-    const pending = readState(req)?.pending;
+    const pending = livePending(req, deps.now());
     if (pending) return res.redirect(303, `${basePath}/${pending.stage === 'enroll' ? 'enroll' : 'challenge'}`);
     const bag = sessionBag(req);
     if (bag && (req.method === 'GET' || req.method === 'HEAD')) bag.returnTo = req.originalUrl;

@@ -28,5 +28,7 @@ export function safeReturnTo(value: unknown): string | undefined {
     return undefined;
   }
   if (url.origin !== base) return undefined;
-  return url.pathname + url.search + url.hash;
+  // The parser removes dot segments: '/.//evil' comes out as '//evil'.
+  const path = url.pathname + url.search + url.hash;
+  return /^\/[/\\]/.test(path) ? undefined : path;
 }

@@ -57,6 +57,19 @@ export function readState(req: Request): MfaSessionState | undefined {
   return sessionBag(req)?.[SESSION_KEY] as MfaSessionState | undefined;
 }
 
+/** A pending sign-on ends this long after the password step, whatever happens to its codes. */
+export const PENDING_MAX_AGE_MS = 30 * 60_000;
+
+/** The pending sign-on, unless it has ended; an ended one is dropped. */
+export function livePending(req: Request, now: number): PendingSignOn | undefined {
+  const state = readState(req);
+  const pending = state?.pending;
+  if (!pending) return undefined;
+  if (now - pending.startedAt <= PENDING_MAX_AGE_MS) return pending;
+  delete state.pending;
+  return undefined;
+}
+
 /** The library's state, created when missing; throws when there is no session at all. */
 export function writeState(req: Request): MfaSessionState {
   const bag = sessionBag(req);

@@ -4,7 +4,7 @@ import type { MfaVerify, MfaVerifyResult } from '../passport/strategy.js';
 import { requestContext } from './context.js';
 import type { HttpDeps } from './deps.js';
 import { signedOn } from './required.js';
-import { readState } from './session-state.js';
+import { livePending, readState } from './session-state.js';
 import type { SignOnFlow } from './signon.js';
 
 function failure(error: MfaError): MfaVerifyResult {
@@ -33,12 +33,13 @@ export function createVerify<User>(deps: HttpDeps<User>, flow: SignOnFlow<User>)
       return { user: req.user, info: { userId: auth.userId, amr: [...new Set([...auth.amr, 'otp'])], purpose } };
     }
 
-    const pending = state?.pending;
+    const pending = livePending(req, deps.now());
     if (purpose === 'signon') {
       if (pending?.stage !== 'challenge' || !pending.challengeId) return failure(ENDED());
       await challenges.verify(pending.userId, pending.challengeId, otp, 'signon', context);
     } else if (purpose === 'pairing') {
       if (pending?.stage !== 'enroll' || !pending.enrollDeviceId) return failure(ENDED());
+      if ((await devices.active(pending.userId)).length > 0) return failure(ENDED());
       await devices.activate(pending.userId, pending.enrollDeviceId, otp, context);
     } else {
       throw new TypeError(`express-mfa: MfaStrategy needs { purpose: 'signon' | 'pairing' | 'stepup' }, got ${String(purpose)}.`);

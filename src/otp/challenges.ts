@@ -83,7 +83,9 @@ export class ChallengeService {
         throw new RateLimitError('SEND_LIMIT_EXCEEDED', seconds(result.retryAfterMs));
     }
     const record = { ...current, hash, expiresAt, sentAt: now, attempts: 0 };
-    await this.deliver(record, device, code, context, () => this.store.markUndelivered(device.userId, challengeId));
+    await this.deliver(record, device, code, context, () =>
+      this.store.restoreChallengeCode(device.userId, challengeId, hash, { hash: current.hash, expiresAt: current.expiresAt, attempts: current.attempts }),
+    );
     return view(record, device);
   }
 

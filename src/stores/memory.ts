@@ -164,9 +164,14 @@ export class MemoryMfaStore implements MfaStore {
     return { status: 'ok' };
   }
 
-  async markUndelivered(userId: string, challengeId: string): Promise<void> {
+  async restoreChallengeCode(
+    userId: string,
+    challengeId: string,
+    undelivered: string,
+    previous: { hash: string; expiresAt: number; attempts: number },
+  ): Promise<void> {
     const record = this.liveChallenge(userId, challengeId, Date.now());
-    if (record) record.sentAt = 0;
+    if (record && record.hash === undelivered) Object.assign(record, previous, { sentAt: 0 });
   }
 
   async attemptChallenge(

@@ -123,9 +123,11 @@ redis.call('PEXPIRE', KEYS[1], ARGV[3])
 return {'ok'}
 `;
 
-/** KEYS: challenge. */
-export const MARK_UNDELIVERED = `
-if redis.call('EXISTS', KEYS[1]) == 1 then redis.call('HSET', KEYS[1], 'sentAt', 0) end
+/** KEYS: challenge. ARGV: undelivered hash, previous hash, previous expiresAt, previous attempts. */
+export const RESTORE_CODE = `
+if redis.call('HGET', KEYS[1], 'hash') == ARGV[1] then
+  redis.call('HSET', KEYS[1], 'hash', ARGV[2], 'expiresAt', ARGV[3], 'attempts', ARGV[4], 'sentAt', 0)
+end
 return 1
 `;
 

@@ -157,8 +157,13 @@ export class RedisMfaStore implements MfaStore {
     return status === 'too_soon' || status === 'quota' ? { status, retryAfterMs: Number(ms) } : ({ status } as ResendResult);
   }
 
-  async markUndelivered(userId: string, challengeId: string): Promise<void> {
-    await this.run(SCRIPTS.MARK_UNDELIVERED, [this.keys(userId).challenge(challengeId)]);
+  async restoreChallengeCode(
+    userId: string,
+    challengeId: string,
+    undelivered: string,
+    previous: { hash: string; expiresAt: number; attempts: number },
+  ): Promise<void> {
+    await this.run(SCRIPTS.RESTORE_CODE, [this.keys(userId).challenge(challengeId)], [undelivered, previous.hash, previous.expiresAt, previous.attempts]);
   }
 
   async attemptChallenge(userId: string, challengeId: string, hash: string, lockout: LockoutRule, now: number): Promise<AttemptResult> {

@@ -116,8 +116,17 @@ export interface MfaStore {
     rules: SendQuota & { cooldownMs: number },
     now: number,
   ): Promise<ResendResult>;
-  /** Marks the current code as not delivered, so that a resend is allowed at once. */
-  markUndelivered(userId: string, challengeId: string): Promise<void>;
+  /**
+   * Undoes a resend whose mail could not be sent: when the challenge still
+   * holds `undelivered`, puts back the previous code, expiry and attempts, and
+   * clears the cooldown so that another resend is allowed at once.
+   */
+  restoreChallengeCode(
+    userId: string,
+    challengeId: string,
+    undelivered: string,
+    previous: { hash: string; expiresAt: number; attempts: number },
+  ): Promise<void>;
   /**
    * One guess: refuses when the user is locked or the challenge is missing,
    * used, expired or out of attempts, or when its device is gone or not in

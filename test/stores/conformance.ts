@@ -261,14 +261,21 @@ export function storeConformance(name: string, make: () => Promise<StoreFixture>
         expect(await store.replaceChallengeCode(user, c.id, { hash: HASH_B, expiresAt: now + 1 }, 60_000, { ...QUOTA, cooldownMs: 0 }, now + 1)).toEqual({ status: 'used' });
       });
 
-      it('markUndelivered lifts the cooldown; deleteChallenge removes it', async () => {
+      it('restores the previous code after an undelivered resend, and lifts the cooldown; deleteChallenge removes it', async () => {
         const c = challenge(user, now);
-        await store.createChallenge(c, 60_000, QUOTA, now);
-        await store.markUndelivered(user, c.id);
-        expect(await store.replaceChallengeCode(user, c.id, { hash: HASH_B, expiresAt: now + 1 }, 60_000, { ...QUOTA, cooldownMs: 30_000 }, now + 1)).toEqual({ status: 'ok' });
+        await store.createChallenge(c, 60_000, { limit: 10, windowMs: 60_000 }, now);
+        await store.attemptChallenge(user, c.id, HASH_B, { ...LOCK, threshold: 100 }, now);
+        const rules = { limit: 10, windowMs: 60_000, cooldownMs: 30_000 };
+        expect(await store.replaceChallengeCode(user, c.id, { hash: HASH_B, expiresAt: now + 90_000 }, 60_000, rules, now + 30_000)).toEqual({ status: 'ok' });
+        await store.restoreChallengeCode(user, c.id, HASH_B, { hash: c.hash, expiresAt: c.expiresAt, attempts: 1 });
+        expect(await store.getChallenge(user, c.id)).toEqual({ ...c, attempts: 1, sentAt: 0 });
+        // Only the undelivered code is undone: a later resend is left alone.
+        expect(await store.replaceChallengeCode(user, c.id, { hash: HASH_B, expiresAt: now + 90_000 }, 60_000, rules, now + 30_001)).toEqual({ status: 'ok' });
+        await store.restoreChallengeCode(user, c.id, 'c3'.repeat(32), { hash: HASH_A, expiresAt: 1, attempts: 0 });
+        expect((await store.getChallenge(user, c.id))!.hash).toBe(HASH_B);
         await store.deleteChallenge(user, c.id);
         expect(await store.getChallenge(user, c.id)).toBeNull();
-        await store.markUndelivered(user, c.id);
+        await store.restoreChallengeCode(user, c.id, HASH_B, { hash: HASH_A, expiresAt: 1, attempts: 0 });
         expect(await store.getChallenge(user, c.id)).toBeNull();
       });
     });

@@ -5,7 +5,7 @@ import type { ChallengePurpose, DeviceRecord } from '../../stores/types.js';
 import { requestContext } from '../context.js';
 import type { HttpDeps } from '../deps.js';
 import { signedOn } from '../required.js';
-import { readState, writeState } from '../session-state.js';
+import { livePending, readState, writeState } from '../session-state.js';
 import { describe, type SignOnFlow } from '../signon.js';
 import { answerWithPassport } from './answer.js';
 import { handle } from './handle.js';
@@ -20,7 +20,8 @@ interface ActiveChallenge {
 
 function active<User>(deps: HttpDeps<User>, req: Request): ActiveChallenge | undefined {
   const state = readState(req);
-  if (state?.pending?.stage === 'challenge') return { purpose: 'signon', userId: state.pending.userId, holder: state.pending };
+  const pending = livePending(req, deps.now());
+  if (pending?.stage === 'challenge') return { purpose: 'signon', userId: pending.userId, holder: pending };
   const auth = signedOn(deps, req);
   if (state?.stepUp && auth) return { purpose: 'stepup', userId: auth.userId, holder: state.stepUp };
   return undefined;
@@ -53,8 +54,8 @@ export function challengeRoutes<User>(deps: HttpDeps<User>, flow: SignOnFlow<Use
     );
   }
 
-  router.get('/challenge', handle(deps, async (req, res, next) => {
-    const pending = readState(req)?.pending;
+  router.get('/challenge', handle(deps, async (req, res) => {
+    const pending = livePending(req, deps.now());
     if (pending?.stage === 'enroll') return res.redirect(303, `${base}/enroll`);
     if (pending?.stage === 'decide') {
       const user = await flow.deserialize(pending.ref, req);
@@ -65,7 +66,6 @@ export function challengeRoutes<User>(deps: HttpDeps<User>, flow: SignOnFlow<Use
     const current = active(deps, req);
     if (!current) return res.redirect(303, signedOn(deps, req) ? options.successRedirect : options.loginPath);
     await show(req, res, current);
-    void next;
   }));
 
   router.post('/challenge', (req, res, next) => {

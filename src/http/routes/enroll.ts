@@ -3,7 +3,7 @@ import { maskEmailAddress, parseEmailAddress } from '../../delivery/address.js';
 import { MfaError, ValidationError } from '../../errors.js';
 import { requestContext } from '../context.js';
 import type { HttpDeps } from '../deps.js';
-import { readState, writeState, type PendingSignOn } from '../session-state.js';
+import { livePending, readState, writeState, type PendingSignOn } from '../session-state.js';
 import { describe, type SignOnFlow } from '../signon.js';
 import { answerWithPassport } from './answer.js';
 import { handle } from './handle.js';
@@ -19,8 +19,22 @@ export function enrollRoutes<User>(deps: HttpDeps<User>, flow: SignOnFlow<User>,
   const base = options.basePath;
 
   function pendingEnroll(req: Request): PendingSignOn | undefined {
-    const pending = readState(req)?.pending;
+    const pending = livePending(req, deps.now());
     return pending?.stage === 'enroll' ? pending : undefined;
+  }
+
+  /**
+   * Pairing during sign-on is only for a user who has no active device. Once
+   * one exists (paired in another tab, say), an old sign-on left at this step
+   * must answer that device instead: otherwise a password alone could add
+   * another address.
+   */
+  async function stillWithoutDevice(res: Response, pending: PendingSignOn): Promise<boolean> {
+    if ((await devices.active(pending.userId)).length === 0) return true;
+    pending.stage = 'decide';
+    delete pending.enrollDeviceId;
+    res.redirect(303, `${base}/challenge`);
+    return false;
   }
 
   function anyAddress(pending: PendingSignOn): boolean {
@@ -70,12 +84,14 @@ export function enrollRoutes<User>(deps: HttpDeps<User>, flow: SignOnFlow<User>,
   router.get('/enroll', handle(deps, async (req, res) => {
     const pending = pendingEnroll(req);
     if (!pending) return res.redirect(303, readState(req)?.pending ? `${base}/challenge` : options.loginPath);
+    if (!(await stillWithoutDevice(res, pending))) return;
     await show(req, res, pending);
   }));
 
   router.post('/enroll', handle(deps, async (req, res) => {
     const pending = pendingEnroll(req);
     if (!pending) return res.redirect(303, options.loginPath);
+    if (!(await stillWithoutDevice(res, pending))) return;
     const body = req.body as Record<string, unknown>;
     try {
       const email = anyAddress(pending) ? body.email : profileAddress(pending);
@@ -89,16 +105,18 @@ export function enrollRoutes<User>(deps: HttpDeps<User>, flow: SignOnFlow<User>,
     res.redirect(303, `${base}/enroll`);
   }));
 
-  router.post('/enroll/verify', (req, res, next) => {
+  router.post('/enroll/verify', handle(deps, async (req, res, next) => {
     const pending = pendingEnroll(req);
     if (!pending) return res.redirect(303, options.loginPath);
+    if (!(await stillWithoutDevice(res, pending))) return;
     answerWithPassport(deps, flow, 'pairing', (rq, rs, error) => show(rq, rs, pending, error))(req, res, next);
-  });
+  }));
 
   router.post('/enroll/resend', handle(deps, async (req, res) => {
     const pending = pendingEnroll(req);
     if (!pending) return res.redirect(303, options.loginPath);
     if (!pending.enrollDeviceId) return res.redirect(303, `${base}/enroll`);
+    if (!(await stillWithoutDevice(res, pending))) return;
     try {
       const challenge = await devices.resend(pending.userId, pending.enrollDeviceId, requestContext(req));
       writeState(req).flash = { notice: `We sent a new code to ${challenge.sentTo}. Earlier codes no longer work.` };
