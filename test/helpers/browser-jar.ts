@@ -9,7 +9,7 @@ import { csrfOf } from './app.js';
 export class CookieJar {
   private readonly cookies = new Map<string, string>();
 
-  private header(): string {
+  header(): string {
     return [...this.cookies].map(([k, v]) => `${k}=${v}`).join('; ');
   }
 

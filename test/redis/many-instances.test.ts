@@ -1,4 +1,5 @@
 import { RedisStore } from 'connect-redis';
+import request from 'supertest';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RedisMfaStore } from '../../src/stores/redis.js';
 import { codeOf, createTestApp, type TestApp } from '../helpers/app.js';
@@ -56,6 +57,34 @@ describe.skipIf(!redis)('many app instances on one Redis', () => {
     expect(done.status).toBe(303);
     expect((await jar.get(a.app, '/account')).text).toBe('account of alice');
     expect((await jar.get(b.app, '/account')).text).toBe('account of alice');
+  });
+
+  it('50 parallel answers with the right code, spread over both instances, sign on exactly once; Redis never holds the code', async () => {
+    const jar = new CookieJar();
+    const after = sink.count();
+    await jar.post(a.app, '/login', { username: 'alice', password: 'pw-alice' });
+    const code = codeOf((await sink.next('alice@example.test', { after })).text);
+    const csrf = /name="_csrf" value="([^"]+)"/.exec((await jar.get(b.app, '/mfa/challenge')).text)![1]!;
+
+    const values: string[] = [];
+    for await (const keys of redis!.scanIterator({ MATCH: `${prefix}*`, COUNT: 500 })) {
+      for (const key of keys) {
+        const type = await redis!.type(key);
+        if (type === 'hash') values.push(JSON.stringify(await redis!.hGetAll(key)));
+        else if (type === 'string') values.push((await redis!.get(key)) ?? '');
+      }
+    }
+    expect(values.length).toBeGreaterThan(0);
+    expect(values.join('\n')).not.toContain(code);
+
+    const cookie = jar.header();
+    const answers = await Promise.all(
+      Array.from({ length: 50 }, (_, i) =>
+        request((i % 2 ? a : b).app).post('/mfa/challenge').type('form').set('Cookie', cookie).send({ _csrf: csrf, otp: code }),
+      ),
+    );
+    const signedOn = answers.filter((r) => r.status === 303 && r.headers.location === '/');
+    expect(signedOn).toHaveLength(1);
   });
 
   it('counts wrong tries and the lockout across both instances', async () => {
