@@ -18,7 +18,10 @@ export type MfaErrorCode =
   | 'STORE_UNAVAILABLE'
   | 'NO_DEVICE'
   | 'MFA_REQUIRED'
-  | 'CSRF_FAILED';
+  | 'CSRF_FAILED'
+  | 'UNAUTHENTICATED'
+  | 'FORBIDDEN'
+  | 'UNSUPPORTED_MEDIA_TYPE';
 
 export class MfaError extends Error {
   readonly code: MfaErrorCode;
@@ -118,6 +121,33 @@ export class DeliveryError extends MfaError {
 export class StoreUnavailableError extends MfaError {
   constructor(cause: unknown) {
     super('STORE_UNAVAILABLE', 'The sign-on service is unavailable. Please try again shortly.', 503, { cause });
+  }
+}
+
+/** The API's answer to a request with no signed-on session. */
+export class UnauthenticatedError extends MfaError {
+  constructor() {
+    super('UNAUTHENTICATED', 'Sign on first.', 401);
+  }
+}
+
+/** A signed-on user asking for what is not theirs (another user's devices without admin rights, a cross-site write). */
+export class ForbiddenError extends MfaError {
+  constructor(message = 'You may not do this.') {
+    super('FORBIDDEN', message, 403);
+  }
+}
+
+export class UnsupportedMediaTypeError extends MfaError {
+  constructor() {
+    super('UNSUPPORTED_MEDIA_TYPE', 'Send the request body as JSON, with Content-Type: application/json.', 415);
+  }
+}
+
+/** A change to the user's methods, or a step-up route, needs a fresh MFA first. */
+export class MfaRequiredError extends MfaError {
+  constructor() {
+    super('MFA_REQUIRED', 'Confirm it is you with a one-time passcode first.', 401);
   }
 }
 

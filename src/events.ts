@@ -12,6 +12,8 @@ export type MfaEventType =
   | 'device.renamed'
   | 'device.default'
   | 'device.removed'
+  | 'device.blocked'
+  | 'device.unblocked'
   | 'otp.sent'
   | 'mfa.succeeded'
   | 'mfa.failed'

@@ -3,6 +3,7 @@ import defaultPassport from 'passport';
 import { DeviceService, type CreateDeviceInput, type Device, type DeviceUpdate } from './devices/service.js';
 import { EmailSender, LogTransport } from './delivery/email.js';
 import { NotFoundError } from './errors.js';
+import { parseChallengeId, publicChallengeId } from './otp/challenge-id.js';
 import { EventBus, type MfaEvent, type RequestContext } from './events.js';
 import { authenticate, type AuthenticateOptions } from './http/authenticate.js';
 import type { HttpDeps } from './http/deps.js';
@@ -55,18 +56,6 @@ export interface MfaMiddleware<User = any> extends RequestHandler {
   /** The Passport strategy that answers codes, registered as 'mfa' on the app's Passport. */
   readonly strategy: MfaStrategy;
   readonly store: MfaStore;
-}
-
-// A challenge id given to the app carries its user, so that verify(id, otp)
-// needs nothing else and the store can keep each user's keys together.
-function publicChallengeId(userId: string, id: string): string {
-  return `${Buffer.from(userId, 'utf8').toString('base64url')}.${id}`;
-}
-
-function parseChallengeId(value: string): { userId: string; id: string } {
-  const match = typeof value === 'string' ? /^([A-Za-z0-9_-]+)\.([0-9a-f-]{36})$/.exec(value) : null;
-  if (!match) throw new NotFoundError('No such challenge.');
-  return { userId: Buffer.from(match[1]!, 'base64url').toString('utf8'), id: match[2]! };
 }
 
 /**

@@ -38,6 +38,8 @@ export interface SignOnPolicyOptions<User = any, Req = any> {
   noDevice?: NoDeviceAction;
   /** During sign-on pairing, only the address on the user's profile ('profile') or any address ('any'). Default 'profile'. */
   enrollAddress?: 'profile' | 'any';
+  /** An MFA request through the API without a device goes to the default device ('default'), or, when the user has several, asks to pick one ('prompt'). Default 'default'. */
+  deviceSelection?: 'default' | 'prompt';
 }
 
 export interface EmailMethodOptions {
@@ -103,6 +105,8 @@ export interface MfaOptions<User = any> {
   contentSecurityPolicy?: boolean;
   /** Default: console. */
   logger?: Logger;
+  /** Whether the request may manage other users' devices (and unlock users) through the API. Default: nobody may. */
+  admin?: (req: any) => boolean | Promise<boolean>;
 }
 
 /** The part of Passport's Authenticator that express-mfa uses. */
@@ -121,6 +125,7 @@ export interface ResolvedPolicy<User = any> {
   skipWithinMs: number | false;
   noDevice: NoDeviceAction;
   enrollAddress: 'profile' | 'any';
+  deviceSelection: 'default' | 'prompt';
 }
 
 export interface ResolvedEmailMethod {
@@ -153,6 +158,7 @@ export interface ResolvedOptions<User = any> {
   views: string[];
   contentSecurityPolicy: boolean;
   logger: Logger;
+  admin?: (req: unknown) => boolean | Promise<boolean>;
   production: boolean;
 }
 
@@ -160,9 +166,9 @@ export const DEFAULT_POLICY = 'default';
 
 const TOP_KEYS = [
   'secret', 'store', 'passport', 'basePath', 'loginPath', 'successRedirect', 'user', 'email', 'policy',
-  'policies', 'methods', 'recentMfa', 'views', 'contentSecurityPolicy', 'logger',
+  'policies', 'methods', 'recentMfa', 'views', 'contentSecurityPolicy', 'logger', 'admin',
 ] as const;
-const POLICY_KEYS = ['methods', 'skip', 'skipNetworks', 'skipWithin', 'noDevice', 'enrollAddress'] as const;
+const POLICY_KEYS = ['methods', 'skip', 'skipNetworks', 'skipWithin', 'noDevice', 'enrollAddress', 'deviceSelection'] as const;
 const METHOD_KEYS = [
   'otpLength', 'otpLifetime', 'attemptsPerCode', 'lockAfter', 'lockWindow', 'lockDuration',
   'resendCooldown', 'sendLimit', 'sendWindow', 'maxDevices', 'nickname',
@@ -289,6 +295,7 @@ function resolvePolicy<User>(name: string, where: string, value: unknown): Resol
     skipWithinMs: value.skipWithin === false || value.skipWithin === undefined ? false : duration(`${where}.skipWithin`, value.skipWithin, 0, 1000),
     noDevice: oneOf(`${where}.noDevice`, value.noDevice, ['enroll', 'deny', 'bypass'] as const, 'enroll'),
     enrollAddress: oneOf(`${where}.enrollAddress`, value.enrollAddress, ['profile', 'any'] as const, 'profile'),
+    deviceSelection: oneOf(`${where}.deviceSelection`, value.deviceSelection, ['default', 'prompt'] as const, 'default'),
   };
 }
 
@@ -380,6 +387,10 @@ export function resolveOptions<User>(options: MfaOptions<User>, env: NodeJS.Proc
     fail('logger must have info, warn and error methods (console, pino and winston loggers do).');
   }
 
+  if (options.admin !== undefined && typeof options.admin !== 'function') {
+    fail('admin must be a function (req) => boolean, e.g. admin: (req) => req.user?.role === "admin".');
+  }
+
   return {
     secret,
     secretGenerated: generated,
@@ -396,6 +407,7 @@ export function resolveOptions<User>(options: MfaOptions<User>, env: NodeJS.Proc
     views,
     contentSecurityPolicy: options.contentSecurityPolicy ?? true,
     logger,
+    admin: options.admin,
     production,
   };
 }

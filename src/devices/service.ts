@@ -117,6 +117,70 @@ export class DeviceService {
     return { device: toDevice(updated), challenge };
   }
 
+  /**
+   * Adds an email device that is ACTIVE at once, without a pairing code: for
+   * an admin who has checked the address another way, as PingOne allows.
+   */
+  async createActive(userId: string, input: CreateDeviceInput, context: RequestContext = {}): Promise<Device> {
+    if (input.type !== undefined && input.type !== 'email') throw new ValidationError("The only device type is 'email'.", 'type');
+    const email = parseEmailAddress(input.email);
+    const nickname = parseNickname(input.nickname);
+    const now = this.now();
+    if ((await this.store.listDevices(userId)).some((d) => d.email.toLowerCase() === email.toLowerCase())) throw new DeviceExistsError();
+    const device: DeviceRecord = {
+      id: newId(),
+      userId,
+      type: 'email',
+      email,
+      nickname,
+      status: 'ACTIVE',
+      isDefault: false,
+      createdAt: now,
+      updatedAt: now,
+      activatedAt: now,
+      activationChallengeId: null,
+    };
+    if (!(await this.store.insertDevice(device, this.method.maxDevices))) throw new LimitExceededError(this.method.maxDevices);
+    device.isDefault = await this.store.setDefaultDevice(userId, device.id, true);
+    this.events.publish('device.created', userId, context, { deviceId: device.id });
+    this.events.publish('device.activated', userId, context, { deviceId: device.id });
+    await this.notify(userId, 'device-added', device, device.id);
+    return toDevice(device);
+  }
+
+  /** A blocked device gets no codes, and codes already sent to it stop working, until it is unblocked. */
+  async block(userId: string, deviceId: string, context: RequestContext = {}): Promise<Device> {
+    const device = await this.record(userId, deviceId);
+    if (device.status === 'BLOCKED') return toDevice(device);
+    const blocked = await this.store.updateDevice(userId, deviceId, { status: 'BLOCKED', updatedAt: this.now() });
+    if (!blocked) throw new NotFoundError('No such authentication method.');
+    this.events.publish('device.blocked', userId, context, { deviceId });
+    return toDevice(blocked);
+  }
+
+  /** Back to ACTIVE, or to ACTIVATION_REQUIRED for a device that was never activated. */
+  async unblock(userId: string, deviceId: string, context: RequestContext = {}): Promise<Device> {
+    const device = await this.record(userId, deviceId);
+    if (device.status !== 'BLOCKED') return toDevice(device);
+    const status = device.activatedAt === null ? 'ACTIVATION_REQUIRED' : 'ACTIVE';
+    const unblocked = await this.store.updateDevice(userId, deviceId, { status, updatedAt: this.now() });
+    if (!unblocked) throw new NotFoundError('No such authentication method.');
+    this.events.publish('device.unblocked', userId, context, { deviceId });
+    return toDevice(unblocked);
+  }
+
+  /** Removes every device of the user (an admin resetting a user who lost all of them). */
+  async removeAll(userId: string, context: RequestContext = {}): Promise<number> {
+    const devices = await this.store.listDevices(userId);
+    for (const device of devices) {
+      const removed = await this.store.deleteDevice(userId, device.id);
+      if (!removed) continue;
+      if (removed.activationChallengeId) await this.challenges.cancel(userId, removed.activationChallengeId);
+      this.events.publish('device.removed', userId, context, { deviceId: removed.id });
+    }
+    return devices.length;
+  }
+
   /** Sends a new pairing code to a device waiting for activation. */
   async resend(userId: string, deviceId: string, context: RequestContext = {}): Promise<Challenge> {
     const device = await this.pendingActivation(userId, deviceId);
@@ -132,7 +196,7 @@ export class DeviceService {
   async activate(userId: string, deviceId: string, otp: unknown, context: RequestContext = {}): Promise<Device> {
     const device = await this.pendingActivation(userId, deviceId);
     if (!device.activationChallengeId) throw new OtpError('OTP_EXPIRED', 'This code has expired. Send a new code.');
-    await this.challenges.verify(userId, device.activationChallengeId, otp, 'pairing', context);
+    await this.challenges.verify(userId, device.activationChallengeId, otp, 'pairing', context, deviceId);
     const now = this.now();
     const activated = await this.store.updateDevice(userId, deviceId, {
       status: 'ACTIVE',

@@ -53,15 +53,16 @@ export class Pages {
   }
 
   /** A page (or JSON body) for an error: its own message for an MfaError, a 503 for anything else. */
-  error(req: Request, res: Response, error: unknown): void {
+  error(req: Request, res: Response, error: unknown, format: 'auto' | 'json' = 'auto'): void {
     const known = error instanceof MfaError;
     this.logCause(req, error);
     const status = known ? error.status : 503;
     const code = known ? error.code : 'SERVICE_UNAVAILABLE';
     const message = known ? error.message : 'The sign-on service is unavailable right now. Please try again shortly.';
     if (status === 503) res.set('Retry-After', '5');
-    if (wantsJson(req)) {
-      res.status(status).json({ code, message, ...(known ? { details: error.details() } : {}) });
+    if (format === 'json' || wantsJson(req)) {
+      const details = known ? error.details() : {};
+      res.status(status).json({ code, message, ...(Object.keys(details).length > 0 ? { details } : {}) });
       return;
     }
     if (!sessionBag(req)) {

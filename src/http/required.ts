@@ -1,6 +1,6 @@
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import { parseDuration, type Duration } from '../duration.js';
-import { MfaError } from '../errors.js';
+import { MfaRequiredError } from '../errors.js';
 import { wantsJson } from './context.js';
 import type { HttpDeps } from './deps.js';
 import { safeReturnTo } from './return-to.js';
@@ -9,12 +9,6 @@ import { livePending, readState, sessionBag, writeState, type SignedOn } from '.
 export interface RequiredOptions {
   /** The last MFA must be at most this old, or the user answers a fresh code first (step-up). */
   maxAge?: Duration;
-}
-
-class MfaRequiredError extends MfaError {
-  constructor() {
-    super('MFA_REQUIRED', 'Confirm it is you with a one-time passcode first.', 401);
-  }
 }
 
 /** The record of a satisfied sign-on for the user Passport has, or undefined. */

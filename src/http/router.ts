@@ -2,6 +2,7 @@ import express, { type NextFunction, type Request, type RequestHandler, type Res
 import { StoreUnavailableError } from '../errors.js';
 import { verifyCsrf } from './csrf.js';
 import type { HttpDeps } from './deps.js';
+import { apiRouter } from './api/router.js';
 import { gate } from './gate.js';
 import { sessionBag } from './session-state.js';
 import { challengeRoutes } from './routes/challenge.js';
@@ -17,11 +18,14 @@ export function createMiddleware<User>(deps: HttpDeps<User>, flow: SignOnFlow<Us
   const { basePath } = deps.options;
   const pages = express.Router();
   pages.get('/assets/mfa.css', (req, res) => deps.pages.serveStylesheet(req, res));
-  pages.use(express.urlencoded({ extended: false, limit: '16kb' }));
-  pages.use((req: Request, _res: Response, next: NextFunction) => {
+  pages.use((req: Request, res: Response, next: NextFunction) => {
     // express-session goes on without req.session when its store is down: nothing here works without one.
-    next(sessionBag(req) ? undefined : new StoreUnavailableError(new Error('req.session is missing: the session store is down, or express-session is not mounted before express-mfa')));
+    if (sessionBag(req)) return next();
+    const error = new StoreUnavailableError(new Error('req.session is missing: the session store is down, or express-session is not mounted before express-mfa'));
+    deps.pages.error(req, res, error, req.path.startsWith('/api/') ? 'json' : 'auto');
   });
+  pages.use('/api', apiRouter(deps, flow));
+  pages.use(express.urlencoded({ extended: false, limit: '16kb' }));
   pages.use(verifyCsrf);
   challengeRoutes(deps, flow, pages);
   enrollRoutes(deps, flow, pages);

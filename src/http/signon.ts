@@ -85,6 +85,23 @@ export class SignOnFlow<User> {
    */
   async complete(req: Request, res: Response, user: User, signedOn: SignedOn, reason: string): Promise<void> {
     const { options, events, recent } = this.deps;
+    const target = await this.establish(req, user, signedOn);
+    const policy = options.policies.get(signedOn.policy);
+    if (signedOn.mfaAt !== null && policy && policy.skipWithinMs !== false) {
+      recent.set(req, res, signedOn.userId, signedOn.mfaAt, policy.skipWithinMs);
+    }
+    events.publish('signon.completed', signedOn.userId, requestContext(req), { amr: signedOn.amr, reason });
+    res.redirect(303, safeReturnTo(target) ?? options.successRedirect);
+  }
+
+  /** A fresh MFA of a signed-on user through the API: recorded, with a new session id, and no redirect. */
+  async recordStepUp(req: Request, user: User, signedOn: SignedOn): Promise<void> {
+    writeState(req).auth = signedOn;
+    await this.logIn(req, user);
+  }
+
+  /** Prepares the session and logs in; returns where the user was going. */
+  private async establish(req: Request, user: User, signedOn: SignedOn): Promise<unknown> {
     const bag = sessionBag(req);
     if (!bag) throw new Error('express-mfa: req.session is missing.');
     const previous = bag[SESSION_KEY] as MfaSessionState | undefined;
@@ -103,13 +120,7 @@ export class SignOnFlow<User> {
     // The policy's record goes into the session before Passport saves it, so
     // that no request ever sees the login without it.
     await this.logIn(req, user);
-
-    const policy = options.policies.get(signedOn.policy);
-    if (signedOn.mfaAt !== null && policy && policy.skipWithinMs !== false) {
-      recent.set(req, res, signedOn.userId, signedOn.mfaAt, policy.skipWithinMs);
-    }
-    events.publish('signon.completed', signedOn.userId, requestContext(req), { amr: signedOn.amr, reason });
-    res.redirect(303, safeReturnTo(target) ?? options.successRedirect);
+    return target;
   }
 
   private logIn(req: Request, user: User): Promise<void> {

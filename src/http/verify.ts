@@ -29,14 +29,14 @@ export function createVerify<User>(deps: HttpDeps<User>, flow: SignOnFlow<User>)
       const auth = signedOn(deps, req);
       const challengeId = state?.stepUp?.challengeId;
       if (!auth || !challengeId) return failure(ENDED());
-      await challenges.verify(auth.userId, challengeId, otp, 'stepup', context);
+      await challenges.verify(auth.userId, challengeId, otp, 'stepup', context, state?.stepUp?.deviceId);
       return { user: req.user, info: { userId: auth.userId, amr: [...new Set([...auth.amr, 'otp'])], purpose } };
     }
 
     const pending = livePending(req, deps.now());
     if (purpose === 'signon') {
       if (pending?.stage !== 'challenge' || !pending.challengeId) return failure(ENDED());
-      await challenges.verify(pending.userId, pending.challengeId, otp, 'signon', context);
+      await challenges.verify(pending.userId, pending.challengeId, otp, 'signon', context, pending.deviceId);
     } else if (purpose === 'pairing') {
       if (pending?.stage !== 'enroll' || !pending.enrollDeviceId) return failure(ENDED());
       if ((await devices.active(pending.userId)).length > 0) return failure(ENDED());

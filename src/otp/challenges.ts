@@ -33,6 +33,9 @@ export class ChallengeService {
 
   /** Sends a fresh code to the device for `purpose`. */
   async start(device: DeviceRecord, purpose: ChallengePurpose, context: RequestContext = {}): Promise<Challenge> {
+    if (device.status !== (purpose === 'pairing' ? 'ACTIVATION_REQUIRED' : 'ACTIVE')) {
+      throw new ValidationError('This method cannot receive codes right now.', 'deviceId');
+    }
     const now = this.now();
     await this.refuseIfLocked(device.userId, now);
     const id = newId();
@@ -99,6 +102,8 @@ export class ChallengeService {
     input: unknown,
     purpose: ChallengePurpose,
     context: RequestContext = {},
+    /** For the audit event of a failure, which the store does not name. */
+    deviceId?: string,
   ): Promise<ChallengeRecord> {
     const code = normalizeCode(input);
     if (code === undefined || code.length !== this.method.otpLength) {
@@ -113,7 +118,7 @@ export class ChallengeService {
       return result.challenge;
     }
     const error = attemptError(result);
-    this.events.publish('mfa.failed', userId, context, { reason: error.code });
+    this.events.publish('mfa.failed', userId, context, { reason: error.code, deviceId });
     if (result.status === 'locked' && result.locked) {
       this.events.publish('user.locked', userId, context);
     }
@@ -126,6 +131,12 @@ export class ChallengeService {
 
   async cancel(userId: string, challengeId: string): Promise<void> {
     await this.store.deleteChallenge(userId, challengeId);
+  }
+
+  /** Lifts the user's MFA lock (an admin helping a locked-out user). */
+  async unlock(userId: string, context: RequestContext = {}): Promise<void> {
+    await this.store.clearLock(userId);
+    this.events.publish('user.unlocked', userId, context);
   }
 
   private async refuseIfLocked(userId: string, now: number): Promise<void> {

@@ -1,0 +1,285 @@
+/**
+ * The OpenAPI 3.1 description of the JSON API, served at
+ * basePath + '/api/openapi.json'. Its schemas are strict
+ * (additionalProperties: false), and the tests check every real response
+ * against them, so this document cannot drift from the code.
+ */
+const isoTime = { type: 'string', format: 'date-time' } as const;
+
+const schemas = {
+  Device: {
+    type: 'object',
+    additionalProperties: false,
+    required: ['id', 'type', 'email', 'nickname', 'status', 'default', 'createdAt', 'updatedAt', 'activatedAt'],
+    properties: {
+      id: { type: 'string' },
+      type: { const: 'email' },
+      email: { type: 'string', format: 'email' },
+      nickname: { type: ['string', 'null'], maxLength: 64 },
+      status: { enum: ['ACTIVATION_REQUIRED', 'ACTIVE', 'BLOCKED'] },
+      default: { type: 'boolean', description: 'Codes go to the default device unless another is chosen.' },
+      createdAt: isoTime,
+      updatedAt: isoTime,
+      activatedAt: { anyOf: [isoTime, { type: 'null' }] },
+    },
+  },
+  DeviceResent: {
+    allOf: [{ $ref: '#/components/schemas/Device' }],
+    type: 'object',
+    required: ['activation'],
+    properties: {
+      activation: { type: 'object', additionalProperties: false, required: ['expiresAt'], properties: { expiresAt: isoTime } },
+    },
+    unevaluatedProperties: false,
+  },
+  Devices: {
+    type: 'object',
+    additionalProperties: false,
+    required: ['_embedded', 'count'],
+    properties: {
+      _embedded: {
+        type: 'object',
+        additionalProperties: false,
+        required: ['devices'],
+        properties: { devices: { type: 'array', items: { $ref: '#/components/schemas/Device' } } },
+      },
+      count: { type: 'integer', minimum: 0 },
+    },
+  },
+  DeviceSelection: {
+    type: 'object',
+    additionalProperties: false,
+    required: ['status', '_embedded', 'count'],
+    properties: {
+      status: { const: 'DEVICE_SELECTION_REQUIRED' },
+      _embedded: { $ref: '#/components/schemas/Devices/properties/_embedded' },
+      count: { type: 'integer', minimum: 2 },
+    },
+  },
+  Authentication: {
+    type: 'object',
+    additionalProperties: false,
+    required: ['id', 'status', 'device', 'expiresAt'],
+    properties: {
+      id: { type: 'string' },
+      status: { const: 'OTP_REQUIRED' },
+      device: {
+        type: 'object',
+        additionalProperties: false,
+        required: ['id', 'sentTo'],
+        properties: { id: { type: 'string' }, sentTo: { type: 'string', description: 'The address, partly hidden.' } },
+      },
+      expiresAt: isoTime,
+    },
+  },
+  AuthenticationCompleted: {
+    type: 'object',
+    additionalProperties: false,
+    required: ['id', 'status', 'device', 'completedAt'],
+    properties: {
+      id: { type: 'string' },
+      status: { const: 'COMPLETED' },
+      device: { type: 'object', additionalProperties: false, required: ['id'], properties: { id: { type: 'string' } } },
+      completedAt: isoTime,
+    },
+  },
+  Error: {
+    type: 'object',
+    additionalProperties: false,
+    required: ['code', 'message'],
+    properties: {
+      code: {
+        enum: [
+          'VALIDATION_FAILED', 'NOT_FOUND', 'LIMIT_EXCEEDED', 'DEVICE_EXISTS', 'INVALID_OTP', 'OTP_EXPIRED',
+          'TOO_MANY_ATTEMPTS', 'LOCKED', 'RESEND_TOO_SOON', 'SEND_LIMIT_EXCEEDED', 'DELIVERY_FAILED',
+          'STORE_UNAVAILABLE', 'SERVICE_UNAVAILABLE', 'MFA_REQUIRED', 'UNAUTHENTICATED', 'FORBIDDEN',
+          'UNSUPPORTED_MEDIA_TYPE',
+        ],
+      },
+      message: { type: 'string' },
+      details: {
+        type: 'object',
+        additionalProperties: false,
+        properties: {
+          field: { type: 'string' },
+          remainingAttempts: { type: 'integer', minimum: 0 },
+          lockedUntil: isoTime,
+          retryAfter: { type: 'integer', minimum: 1, description: 'Seconds.' },
+          limit: { type: 'integer' },
+          challenge: { type: 'string', description: 'The page where a browser answers the step-up.' },
+        },
+      },
+    },
+  },
+} as const;
+
+const json = (schema: string) => ({ content: { 'application/json': { schema: { $ref: `#/components/schemas/${schema}` } } } });
+const error = (description: string) => ({ description, ...json('Error') });
+const body = (properties: Record<string, unknown>, required: string[] = []) => ({
+  required: true,
+  content: { 'application/json': { schema: { type: 'object', additionalProperties: false, required, properties } } },
+});
+
+const common = {
+  '401': error('Not signed on (UNAUTHENTICATED)'),
+  '403': error('Cross-site request, or not an administrator (FORBIDDEN)'),
+  '415': error('The body is not JSON (UNSUPPORTED_MEDIA_TYPE)'),
+  '503': error('The store or the mail transport is down (STORE_UNAVAILABLE, DELIVERY_FAILED, SERVICE_UNAVAILABLE)'),
+};
+const deviceId = { name: 'id', in: 'path', required: true, schema: { type: 'string' } };
+const userId = { name: 'userId', in: 'path', required: true, schema: { type: 'string' } };
+const otpBody = body({ otp: { type: 'string', pattern: '^[0-9 -]+$' } }, ['otp']);
+
+function devicePaths(admin: boolean) {
+  const params = admin ? [userId] : [];
+  const tag = admin ? ['Admin'] : ['Devices'];
+  return {
+    list: {
+      parameters: params,
+      get: { tags: tag, summary: 'List the devices', responses: { '200': { description: 'The devices', ...json('Devices') }, ...common } },
+      post: {
+        tags: tag,
+        summary: admin ? 'Add a device; status ACTIVE adds it without a pairing code' : 'Add an email device and send its pairing code',
+        requestBody: body({
+          type: { const: 'email' },
+          email: { type: 'string' },
+          nickname: { type: 'string', maxLength: 64 },
+          ...(admin ? { status: { enum: ['ACTIVE', 'ACTIVATION_REQUIRED'] } } : {}),
+        }, ['email']),
+        responses: {
+          '201': { description: 'Created (ACTIVATION_REQUIRED, or ACTIVE when an administrator asked)', ...json('Device') },
+          '400': error('VALIDATION_FAILED'),
+          '401': error('UNAUTHENTICATED, or MFA_REQUIRED: adding a method needs a recent MFA'),
+          '409': error('LIMIT_EXCEEDED or DEVICE_EXISTS'),
+          '423': error('LOCKED'),
+          '429': error('SEND_LIMIT_EXCEEDED'),
+          '403': common['403'], '415': common['415'], '503': common['503'],
+        },
+      },
+    },
+    one: {
+      parameters: [...params, deviceId],
+      get: { tags: tag, summary: 'One device', responses: { '200': { description: 'The device', ...json('Device') }, '404': error('NOT_FOUND'), ...common } },
+      patch: {
+        tags: tag,
+        summary: admin ? 'Rename, make default, block or unblock' : 'Rename or make default',
+        requestBody: body({
+          nickname: { type: ['string', 'null'], maxLength: 64 },
+          default: { const: true },
+          ...(admin ? { status: { enum: ['BLOCKED', 'ACTIVE'] } } : {}),
+        }),
+        responses: { '200': { description: 'The device', ...json('Device') }, '400': error('VALIDATION_FAILED'), '404': error('NOT_FOUND'), ...common },
+      },
+      delete: {
+        tags: tag,
+        summary: 'Remove the device',
+        responses: {
+          '204': { description: 'Removed' },
+          '404': error('NOT_FOUND'),
+          ...common,
+          '401': error('UNAUTHENTICATED, or MFA_REQUIRED: removing a method needs a recent MFA'),
+        },
+      },
+    },
+    activate: {
+      parameters: [...params, deviceId],
+      post: {
+        tags: tag,
+        summary: 'Activate with the pairing code',
+        requestBody: otpBody,
+        responses: {
+          '200': { description: 'ACTIVE', ...json('Device') },
+          '400': error('INVALID_OTP (with remainingAttempts), OTP_EXPIRED, TOO_MANY_ATTEMPTS or VALIDATION_FAILED'),
+          '404': error('NOT_FOUND'),
+          '423': error('LOCKED (with lockedUntil)'),
+          ...common,
+        },
+      },
+    },
+    resend: {
+      parameters: [...params, deviceId],
+      post: {
+        tags: tag,
+        summary: 'Send a new pairing code (the previous one stops working)',
+        requestBody: { required: false, content: { 'application/json': { schema: { type: 'object', additionalProperties: false } } } },
+        responses: {
+          '200': { description: 'Sent', ...json('DeviceResent') },
+          '400': error('VALIDATION_FAILED: the device is already active'),
+          '404': error('NOT_FOUND'),
+          '423': error('LOCKED'),
+          '429': error('RESEND_TOO_SOON or SEND_LIMIT_EXCEEDED (with retryAfter; also a Retry-After header)'),
+          ...common,
+        },
+      },
+    },
+  };
+}
+
+export function openApiDocument(basePath: string) {
+  const own = devicePaths(false);
+  const admin = devicePaths(true);
+  return {
+    openapi: '3.1.0',
+    info: {
+      title: 'express-mfa API',
+      version: '1',
+      description:
+        'Manage authentication devices and trigger MFA requests for the signed-on user (session cookie). Writes need Content-Type: application/json and, from a browser, a same-origin Origin. Routes under /users/{userId} need the admin option to answer true.',
+    },
+    servers: [{ url: `${basePath}/api` }],
+    paths: {
+      '/devices': own.list,
+      '/devices/{id}': own.one,
+      '/devices/{id}/activate': own.activate,
+      '/devices/{id}/resend': own.resend,
+      '/authentications': {
+        post: {
+          tags: ['Authentications'],
+          summary: 'Send a code to a device (default: the default device) for a fresh MFA',
+          requestBody: { required: false, content: { 'application/json': { schema: { type: 'object', additionalProperties: false, properties: { deviceId: { type: 'string' } } } } } },
+          responses: {
+            '201': { description: 'OTP_REQUIRED', ...json('Authentication') },
+            '200': { description: 'DEVICE_SELECTION_REQUIRED (policy deviceSelection: prompt): repeat with a deviceId', ...json('DeviceSelection') },
+            '400': error('VALIDATION_FAILED'),
+            '404': error('NOT_FOUND'),
+            '423': error('LOCKED'),
+            '429': error('SEND_LIMIT_EXCEEDED'),
+            ...common,
+          },
+        },
+      },
+      '/authentications/{id}/otp': {
+        parameters: [{ name: 'id', in: 'path', required: true, schema: { type: 'string' } }],
+        post: {
+          tags: ['Authentications'],
+          summary: 'Answer the code; the session records a fresh MFA and gets a new id',
+          requestBody: otpBody,
+          responses: {
+            '200': { description: 'COMPLETED', ...json('AuthenticationCompleted') },
+            '400': error('INVALID_OTP (with remainingAttempts), OTP_EXPIRED, TOO_MANY_ATTEMPTS or VALIDATION_FAILED'),
+            '404': error('NOT_FOUND'),
+            '423': error('LOCKED (with lockedUntil)'),
+            ...common,
+          },
+        },
+      },
+      '/users/{userId}/devices': {
+        ...admin.list,
+        delete: { tags: ['Admin'], summary: 'Remove all devices of the user', responses: { '204': { description: 'Removed' }, ...common } },
+      },
+      '/users/{userId}/devices/{id}': admin.one,
+      '/users/{userId}/devices/{id}/activate': admin.activate,
+      '/users/{userId}/devices/{id}/resend': admin.resend,
+      '/users/{userId}/unlock': {
+        parameters: [userId],
+        post: {
+          tags: ['Admin'],
+          summary: 'Lift the user\'s MFA lock',
+          requestBody: { required: false, content: { 'application/json': { schema: { type: 'object', additionalProperties: false } } } },
+          responses: { '204': { description: 'Unlocked' }, ...common },
+        },
+      },
+    },
+    components: { schemas },
+  };
+}

@@ -1,0 +1,164 @@
+import express, { type NextFunction, type Request, type Response, type Router } from 'express';
+import { ForbiddenError, MfaRequiredError, RateLimitError, NotFoundError, UnauthenticatedError, ValidationError } from '../../errors.js';
+import { parseChallengeId, publicChallengeId } from '../../otp/challenge-id.js';
+import { requestContext } from '../context.js';
+import type { HttpDeps } from '../deps.js';
+import { mfaIsFresh, signedOn } from '../required.js';
+import type { SignedOn } from '../session-state.js';
+import type { SignOnFlow } from '../signon.js';
+import { openApiDocument } from './openapi.js';
+import { authenticationJson, deviceJson, devicesJson } from './representations.js';
+import { writeGuard } from './write-guard.js';
+
+/** Whose devices a request works on, and as whom. */
+interface Subject {
+  userId: string;
+  /** Working on another user's devices, with admin rights. */
+  asAdmin: boolean;
+  auth: SignedOn;
+}
+
+type Handler = (req: Request, res: Response, subject: Subject) => Promise<unknown>;
+
+/**
+ * The JSON API under basePath + '/api', shaped after PingOne's Devices and
+ * deviceAuthentications APIs: a thin layer over the programmatic API.
+ */
+export function apiRouter<User>(deps: HttpDeps<User>, flow: SignOnFlow<User>): Router {
+  const { devices, challenges, options } = deps;
+  const router = express.Router();
+  const document = openApiDocument(options.basePath);
+
+  router.get('/openapi.json', (_req, res) => {
+    res.json(document);
+  });
+  router.use(express.json({ limit: '16kb' }));
+  router.use(writeGuard);
+
+  async function self(req: Request): Promise<Subject> {
+    const auth = signedOn(deps, req);
+    if (!auth) throw new UnauthenticatedError();
+    return { userId: auth.userId, asAdmin: false, auth };
+  }
+
+  async function other(req: Request): Promise<Subject> {
+    const auth = signedOn(deps, req);
+    if (!auth) throw new UnauthenticatedError();
+    if (!options.admin || (await options.admin(req)) !== true) throw new ForbiddenError('Only an administrator may manage other users.');
+    return { userId: String(req.params.userId), asAdmin: true, auth };
+  }
+
+  const route = (subject: (req: Request) => Promise<Subject>, handler: Handler) =>
+    (req: Request, res: Response, next: NextFunction) => {
+      subject(req)
+        .then((s) => handler(req, res, s))
+        .catch(next);
+    };
+
+  /** Adding or removing one's own method needs a recent MFA once there is a method to answer with. */
+  async function requireRecentMfa(subject: Subject): Promise<void> {
+    if (subject.asAdmin || mfaIsFresh(deps, subject.auth, options.recentMfaMs)) return;
+    if ((await devices.active(subject.userId)).length > 0) throw new MfaRequiredError();
+  }
+
+  const body = (req: Request) => (req.body ?? {}) as Record<string, unknown>;
+
+  for (const [base, subject] of [['/devices', self], ['/users/:userId/devices', other]] as const) {
+    router.get(base, route(subject, async (_req, res, s) => {
+      res.json(devicesJson(await devices.list(s.userId)));
+    }));
+
+    router.post(base, route(subject, async (req, res, s) => {
+      const input = { type: body(req).type as 'email' | undefined, email: body(req).email, nickname: body(req).nickname };
+      if (body(req).status !== undefined && body(req).status !== 'ACTIVATION_REQUIRED') {
+        if (!s.asAdmin || body(req).status !== 'ACTIVE') throw new ValidationError("status may only be 'ACTIVE', and only for an administrator.", 'status');
+        res.status(201).json(deviceJson(await devices.createActive(s.userId, input, requestContext(req))));
+        return;
+      }
+      await requireRecentMfa(s);
+      const { device } = await devices.create(s.userId, input, requestContext(req));
+      res.status(201).json(deviceJson(device));
+    }));
+
+    router.get(`${base}/:id`, route(subject, async (req, res, s) => {
+      res.json(deviceJson(await devices.get(s.userId, String(req.params.id))));
+    }));
+
+    router.post(`${base}/:id/activate`, route(subject, async (req, res, s) => {
+      res.json(deviceJson(await devices.activate(s.userId, String(req.params.id), body(req).otp as string, requestContext(req))));
+    }));
+
+    router.post(`${base}/:id/resend`, route(subject, async (req, res, s) => {
+      const challenge = await devices.resend(s.userId, String(req.params.id), requestContext(req));
+      res.json({ ...deviceJson(await devices.get(s.userId, String(req.params.id))), activation: { expiresAt: challenge.expiresAt.toISOString() } });
+    }));
+
+    router.patch(`${base}/:id`, route(subject, async (req, res, s) => {
+      const id = String(req.params.id);
+      const { nickname, default: makeDefault, status, ...rest } = body(req);
+      const unknown = Object.keys(rest)[0];
+      if (unknown !== undefined) throw new ValidationError(`Unknown field ${unknown}: send nickname, default or status.`, unknown);
+      if (makeDefault !== undefined && makeDefault !== true) throw new ValidationError('default can only be set to true.', 'default');
+      if (status !== undefined) {
+        if (!s.asAdmin) throw new ForbiddenError('Only an administrator may block or unblock a method.');
+        if (status === 'BLOCKED') await devices.block(s.userId, id, requestContext(req));
+        else if (status === 'ACTIVE') await devices.unblock(s.userId, id, requestContext(req));
+        else throw new ValidationError("status must be 'BLOCKED' or 'ACTIVE'.", 'status');
+      }
+      if (nickname !== undefined || makeDefault === true) {
+        await devices.update(s.userId, id, { nickname, default: makeDefault === true }, requestContext(req));
+      }
+      res.json(deviceJson(await devices.get(s.userId, id)));
+    }));
+
+    router.delete(`${base}/:id`, route(subject, async (req, res, s) => {
+      await devices.get(s.userId, String(req.params.id));
+      await requireRecentMfa(s);
+      await devices.remove(s.userId, String(req.params.id), requestContext(req));
+      res.status(204).end();
+    }));
+  }
+
+  router.delete('/users/:userId/devices', route(other, async (req, res, s) => {
+    await devices.removeAll(s.userId, requestContext(req));
+    res.status(204).end();
+  }));
+
+  router.post('/users/:userId/unlock', route(other, async (req, res, s) => {
+    await challenges.unlock(s.userId, requestContext(req));
+    res.status(204).end();
+  }));
+
+  router.post('/authentications', route(self, async (req, res, s) => {
+    const requested = body(req).deviceId;
+    const active = await devices.active(s.userId);
+    if (requested === undefined && active.length > 1 && options.policies.get(s.auth.policy)?.deviceSelection === 'prompt') {
+      res.json({ status: 'DEVICE_SELECTION_REQUIRED', ...devicesJson(await Promise.all(active.map((d) => devices.get(s.userId, d.id)))) });
+      return;
+    }
+    const device = requested === undefined ? active[0] : await devices.record(s.userId, String(requested));
+    if (!device) throw new NotFoundError('You have no active authentication method.');
+    const challenge = await challenges.start(device, 'stepup', requestContext(req));
+    res.status(201).json(authenticationJson({ ...challenge, id: publicChallengeId(s.userId, challenge.id) }));
+  }));
+
+  router.post('/authentications/:id/otp', route(self, async (req, res, s) => {
+    const { userId, id } = parseChallengeId(req.params.id);
+    if (userId !== s.userId) throw new NotFoundError('No such authentication.');
+    const record = await challenges.verify(userId, id, body(req).otp, 'stepup', requestContext(req));
+    await flow.recordStepUp(req, req.user as User, { ...s.auth, amr: [...new Set([...s.auth.amr, 'otp'])], mfaAt: deps.now() });
+    res.json({ id: req.params.id, status: 'COMPLETED', device: { id: record.deviceId }, completedAt: new Date(deps.now()).toISOString() });
+  }));
+
+  router.use((_req: Request, _res: Response, next: NextFunction) => next(new NotFoundError('No such endpoint.')));
+  router.use((error: unknown, req: Request, res: Response, _next: NextFunction) => {
+    if (error instanceof RateLimitError) res.set('Retry-After', String(error.retryAfter));
+    if (isBodyParserError(error)) return deps.pages.error(req, res, new ValidationError('The body is not valid JSON.'), 'json');
+    deps.pages.error(req, res, error, 'json');
+  });
+  return router;
+}
+
+function isBodyParserError(error: unknown): boolean {
+  return typeof error === 'object' && error !== null && (error as { type?: string }).type === 'entity.parse.failed';
+}
