@@ -27,32 +27,48 @@ export class MfaError extends Error {
   readonly code: MfaErrorCode;
   /** HTTP status the router answers with. */
   readonly status: number;
+  /** The message catalog key (after 'error.') that pages show for it: the code, or a variant such as 'NOT_FOUND.device'. */
+  readonly key: string;
 
-  constructor(code: MfaErrorCode, message: string, status: number, options?: { cause?: unknown }) {
+  constructor(code: MfaErrorCode, message: string, status: number, options?: { cause?: unknown; key?: string }) {
     super(message, options);
     this.name = new.target.name;
     this.code = code;
     this.status = status;
+    this.key = options?.key ?? code;
   }
 
   /** Extra fields for API clients; never secrets. */
   details(): Record<string, unknown> {
     return {};
   }
+
+  /** Values for the translated message. */
+  vars(): Record<string, string | number> {
+    return this.details() as Record<string, string | number>;
+  }
 }
 
 export class ValidationError extends MfaError {
-  constructor(message: string, readonly field?: string) {
-    super('VALIDATION_FAILED', message, 400);
+  constructor(
+    message: string,
+    readonly field?: string,
+    private readonly values: Record<string, string | number> = {},
+  ) {
+    super('VALIDATION_FAILED', message, 400, { key: field ? `VALIDATION_FAILED.${field}` : 'VALIDATION_FAILED' });
   }
   override details() {
     return this.field ? { field: this.field } : {};
   }
+  override vars() {
+    return { ...this.values };
+  }
 }
 
 export class NotFoundError extends MfaError {
-  constructor(message = 'Not found.') {
-    super('NOT_FOUND', message, 404);
+  /** `what` picks the message pages show: a device, an ended sign-on, no active device, a vanished account. */
+  constructor(message = 'Not found.', what?: 'device' | 'ended' | 'noDevice' | 'account') {
+    super('NOT_FOUND', message, 404, { key: what ? `NOT_FOUND.${what}` : 'NOT_FOUND' });
   }
 }
 
@@ -76,8 +92,9 @@ export class OtpError extends MfaError {
     code: 'INVALID_OTP' | 'OTP_EXPIRED' | 'TOO_MANY_ATTEMPTS',
     message: string,
     readonly remainingAttempts?: number,
+    variant?: 'last' | 'device',
   ) {
-    super(code, message, 400);
+    super(code, message, 400, { key: variant ? `${code}.${variant}` : code });
   }
   override details() {
     return this.remainingAttempts === undefined ? {} : { remainingAttempts: this.remainingAttempts };
@@ -90,6 +107,9 @@ export class LockedError extends MfaError {
   }
   override details() {
     return { lockedUntil: new Date(this.lockedUntil).toISOString() };
+  }
+  override vars() {
+    return {};
   }
 }
 

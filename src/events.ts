@@ -4,6 +4,8 @@ import { EventEmitter } from 'node:events';
 export interface RequestContext {
   ip?: string;
   userAgent?: string;
+  /** The language for the emails this request causes. */
+  locale?: string;
 }
 
 export type MfaEventType =

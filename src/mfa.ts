@@ -17,6 +17,8 @@ import { resolveOptions, type MfaOptions, type PassportLike } from './options.js
 import { ChallengeService, type Challenge } from './otp/challenges.js';
 import { MfaStrategy } from './passport/strategy.js';
 import { Renderer } from './render.js';
+import { Translator } from './i18n/translator.js';
+import { chooseLocale } from './http/locale.js';
 import { MemoryMfaStore } from './stores/memory.js';
 import type { MfaStore } from './stores/types.js';
 
@@ -81,10 +83,17 @@ export function mfa<User = any>(options: MfaOptions<User>): MfaMiddleware<User> 
   const passport: PassportLike = resolved.passport ?? (defaultPassport as unknown as PassportLike);
   const renderer = new Renderer(resolved.views);
   const events = new EventBus((error) => logger.error('an "event" listener threw', error));
-  const sender = new EmailSender(renderer, resolved.email.transport ?? new LogTransport(logger), resolved.email.from);
+  const translator = new Translator(resolved.messages);
+  const sender = new EmailSender(renderer, translator, resolved.email.transport ?? new LogTransport(logger), resolved.email.from, resolved.branding);
   const challenges = new ChallengeService(store, sender, resolved.emailMethod, resolved.secret, events, now);
   const devices = new DeviceService(store, challenges, sender, resolved.emailMethod, events, logger, now);
-  const pages = new Pages(renderer, resolved.basePath, resolved.successRedirect, resolved.contentSecurityPolicy, logger, resolved.views);
+  const pages = new Pages(renderer, translator, {
+    basePath: resolved.basePath,
+    homePath: resolved.successRedirect,
+    csp: resolved.contentSecurityPolicy,
+    branding: resolved.branding,
+    appViews: resolved.views,
+  }, logger);
 
   const deps: HttpDeps<User> = {
     options: resolved,
@@ -94,6 +103,7 @@ export function mfa<User = any>(options: MfaOptions<User>): MfaMiddleware<User> 
     events,
     pages,
     recent: new RecentMfaCookie(resolved.secret),
+    translator,
     now,
   };
   const flow = new SignOnFlow(deps);
@@ -117,7 +127,7 @@ export function mfa<User = any>(options: MfaOptions<User>): MfaMiddleware<User> 
       const device = startOptions.deviceId
         ? await devices.record(userId, startOptions.deviceId)
         : (await devices.active(userId))[0];
-      if (!device || device.status !== 'ACTIVE') throw new NotFoundError('The user has no active authentication method.');
+      if (!device || device.status !== 'ACTIVE') throw new NotFoundError('The user has no active authentication method.', 'noDevice');
       const challenge = await challenges.start(device, 'stepup', context);
       return { ...challenge, id: publicChallengeId(userId, challenge.id) };
     },
@@ -142,6 +152,7 @@ export function mfa<User = any>(options: MfaOptions<User>): MfaMiddleware<User> 
     required: (requiredOptions?: RequiredOptions) => required(deps, requiredOptions),
     errorHandler: (): ErrorRequestHandler => (error, req, res, next) => {
       if (res.headersSent) return next(error);
+      chooseLocale(req, translator, resolved.locale);
       pages.error(req, res, error);
     },
     devices: devicesApi,

@@ -107,6 +107,21 @@ export interface MfaOptions<User = any> {
   logger?: Logger;
   /** Whether the request may manage other users' devices (and unlock users) through the API. Default: nobody may. */
   admin?: (req: any) => boolean | Promise<boolean>;
+  /** The language for a request: return a tag such as 'fr' or 'de-CH', or nothing to follow Accept-Language. */
+  locale?: (req: any, user: User | undefined) => string | null | undefined;
+  /** Messages by language: a new language, or single messages that replace the shipped ones ({ en: { 'challenge.title': '…' } }). */
+  messages?: Record<string, Record<string, string>>;
+  /** The app's name, logo and an extra stylesheet, on every page and email. */
+  branding?: Branding;
+}
+
+export interface Branding {
+  /** Shown in page titles, the page header and emails. */
+  productName?: string;
+  /** A same-origin path ('/logo.svg') or an https URL; emails need an absolute https URL to show it. */
+  logoUrl?: string;
+  /** Loaded after the library's stylesheet, so that its rules win. */
+  stylesheetUrl?: string;
 }
 
 /** The part of Passport's Authenticator that express-mfa uses. */
@@ -159,6 +174,9 @@ export interface ResolvedOptions<User = any> {
   contentSecurityPolicy: boolean;
   logger: Logger;
   admin?: (req: unknown) => boolean | Promise<boolean>;
+  locale?: (req: unknown, user: User | undefined) => string | null | undefined;
+  messages: Record<string, Record<string, string>>;
+  branding: Branding;
   production: boolean;
 }
 
@@ -166,7 +184,7 @@ export const DEFAULT_POLICY = 'default';
 
 const TOP_KEYS = [
   'secret', 'store', 'passport', 'basePath', 'loginPath', 'successRedirect', 'user', 'email', 'policy',
-  'policies', 'methods', 'recentMfa', 'views', 'contentSecurityPolicy', 'logger', 'admin',
+  'policies', 'methods', 'recentMfa', 'views', 'contentSecurityPolicy', 'logger', 'admin', 'locale', 'messages', 'branding',
 ] as const;
 const POLICY_KEYS = ['methods', 'skip', 'skipNetworks', 'skipWithin', 'noDevice', 'enrollAddress', 'deviceSelection'] as const;
 const METHOD_KEYS = [
@@ -387,6 +405,24 @@ export function resolveOptions<User>(options: MfaOptions<User>, env: NodeJS.Proc
     fail('logger must have info, warn and error methods (console, pino and winston loggers do).');
   }
 
+  if (options.locale !== undefined && typeof options.locale !== 'function') fail("locale must be a function (req, user) => 'fr' | undefined.");
+  const messages = options.messages ?? {};
+  if (!isObject(messages) || Object.entries(messages).some(([tag, m]) => !/^[A-Za-z]{1,8}([-_][A-Za-z0-9]{1,8})*$/.test(tag) || !isObject(m) || Object.values(m).some((v) => typeof v !== 'string'))) {
+    fail("messages must map language tags to { key: 'text' } objects, e.g. { de: { 'challenge.title': 'Code eingeben' } }.");
+  }
+  const branding = options.branding ?? {};
+  if (!isObject(branding)) fail('branding must be an object: { productName, logoUrl, stylesheetUrl }.');
+  checkKeys('branding.', branding, ['productName', 'logoUrl', 'stylesheetUrl']);
+  if (branding.productName !== undefined && (typeof branding.productName !== 'string' || /[\r\n]/.test(branding.productName))) {
+    fail('branding.productName must be one line of text.');
+  }
+  for (const key of ['logoUrl', 'stylesheetUrl'] as const) {
+    const url = branding[key];
+    if (url !== undefined && (typeof url !== 'string' || !(/^\/(?![/\\])\S*$/.test(url) || /^https:\/\/[^\s/]+\S*$/.test(url)))) {
+      fail(`branding.${key} must be a path on this site ('/brand/logo.svg') or an https URL; got ${JSON.stringify(url)}.`);
+    }
+  }
+
   if (options.admin !== undefined && typeof options.admin !== 'function') {
     fail('admin must be a function (req) => boolean, e.g. admin: (req) => req.user?.role === "admin".');
   }
@@ -408,6 +444,9 @@ export function resolveOptions<User>(options: MfaOptions<User>, env: NodeJS.Proc
     contentSecurityPolicy: options.contentSecurityPolicy ?? true,
     logger,
     admin: options.admin,
+    locale: options.locale as ResolvedOptions<User>['locale'],
+    messages: messages as Record<string, Record<string, string>>,
+    branding: branding as Branding,
     production,
   };
 }

@@ -1,5 +1,6 @@
 import { DeliveryError } from '../errors.js';
-import type { Logger, MailTransport } from '../options.js';
+import { messageHelpers, type Translator } from '../i18n/translator.js';
+import type { Branding, Logger, MailTransport } from '../options.js';
 import type { Renderer } from '../render.js';
 import { parseEmailAddress } from './address.js';
 
@@ -13,13 +14,16 @@ export type EmailKind = 'pairing' | 'signon' | 'stepup' | 'device-added' | 'devi
 export class EmailSender {
   constructor(
     private readonly renderer: Renderer,
+    private readonly translator: Translator,
     private readonly transport: MailTransport,
     private readonly from: string,
+    private readonly branding: Branding,
   ) {}
 
-  async send(kind: EmailKind, to: string, data: Record<string, unknown>): Promise<void> {
+  /** Sends in `locale` (the language of the request that caused the mail). */
+  async send(kind: EmailKind, to: string, data: Record<string, unknown>, locale = 'en'): Promise<void> {
     const address = parseEmailAddress(to);
-    const locals = { ...data, to: address };
+    const locals = { ...messageHelpers(this.translator, locale), brand: this.branding, ...data, to: address };
     const subject = this.renderer.render(`emails/${kind}.subject`, locals, 'text').replace(/\s+/g, ' ').trim();
     const text = this.renderer.render(`emails/${kind}.text`, locals, 'text');
     const html = this.renderer.render(`emails/${kind}.html`, locals, 'html');

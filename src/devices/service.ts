@@ -63,7 +63,7 @@ export class DeviceService {
 
   async record(userId: string, deviceId: string): Promise<DeviceRecord> {
     const device = typeof deviceId === 'string' ? await this.store.getDevice(userId, deviceId) : null;
-    if (!device) throw new NotFoundError('No such authentication method.');
+    if (!device) throw new NotFoundError('No such authentication method.', 'device');
     return device;
   }
 
@@ -113,7 +113,7 @@ export class DeviceService {
       updatedAt: now,
       ...(existing && nickname !== null ? { nickname } : {}),
     });
-    if (!updated) throw new NotFoundError('No such authentication method.');
+    if (!updated) throw new NotFoundError('No such authentication method.', 'device');
     return { device: toDevice(updated), challenge };
   }
 
@@ -144,7 +144,7 @@ export class DeviceService {
     device.isDefault = await this.store.setDefaultDevice(userId, device.id, true);
     this.events.publish('device.created', userId, context, { deviceId: device.id });
     this.events.publish('device.activated', userId, context, { deviceId: device.id });
-    await this.notify(userId, 'device-added', device, device.id);
+    await this.notify(userId, 'device-added', device, device.id, context);
     return toDevice(device);
   }
 
@@ -153,7 +153,7 @@ export class DeviceService {
     const device = await this.record(userId, deviceId);
     if (device.status === 'BLOCKED') return toDevice(device);
     const blocked = await this.store.updateDevice(userId, deviceId, { status: 'BLOCKED', updatedAt: this.now() });
-    if (!blocked) throw new NotFoundError('No such authentication method.');
+    if (!blocked) throw new NotFoundError('No such authentication method.', 'device');
     this.events.publish('device.blocked', userId, context, { deviceId });
     return toDevice(blocked);
   }
@@ -164,7 +164,7 @@ export class DeviceService {
     if (device.status !== 'BLOCKED') return toDevice(device);
     const status = device.activatedAt === null ? 'ACTIVATION_REQUIRED' : 'ACTIVE';
     const unblocked = await this.store.updateDevice(userId, deviceId, { status, updatedAt: this.now() });
-    if (!unblocked) throw new NotFoundError('No such authentication method.');
+    if (!unblocked) throw new NotFoundError('No such authentication method.', 'device');
     this.events.publish('device.unblocked', userId, context, { deviceId });
     return toDevice(unblocked);
   }
@@ -195,7 +195,7 @@ export class DeviceService {
   /** Checks the pairing code and makes the device ACTIVE (and the default when there is none). */
   async activate(userId: string, deviceId: string, otp: unknown, context: RequestContext = {}): Promise<Device> {
     const device = await this.pendingActivation(userId, deviceId);
-    if (!device.activationChallengeId) throw new OtpError('OTP_EXPIRED', 'This code has expired. Send a new code.');
+    if (!device.activationChallengeId) throw new OtpError('OTP_EXPIRED', 'This code has expired or was already used. Send a new code.');
     await this.challenges.verify(userId, device.activationChallengeId, otp, 'pairing', context, deviceId);
     const now = this.now();
     const activated = await this.store.updateDevice(userId, deviceId, {
@@ -204,10 +204,10 @@ export class DeviceService {
       activationChallengeId: null,
       updatedAt: now,
     });
-    if (!activated) throw new NotFoundError('No such authentication method.');
+    if (!activated) throw new NotFoundError('No such authentication method.', 'device');
     activated.isDefault = await this.store.setDefaultDevice(userId, deviceId, true);
     this.events.publish('device.activated', userId, context, { deviceId });
-    await this.notify(userId, 'device-added', activated, deviceId);
+    await this.notify(userId, 'device-added', activated, deviceId, context);
     return toDevice(activated);
   }
 
@@ -230,19 +230,19 @@ export class DeviceService {
   /** Removes a device; when it was the default, the oldest active one takes over. */
   async remove(userId: string, deviceId: string, context: RequestContext = {}): Promise<void> {
     const removed = await this.store.deleteDevice(userId, deviceId);
-    if (!removed) throw new NotFoundError('No such authentication method.');
+    if (!removed) throw new NotFoundError('No such authentication method.', 'device');
     if (removed.activationChallengeId) await this.challenges.cancel(userId, removed.activationChallengeId);
     if (removed.isDefault) {
       const [next] = (await this.store.listDevices(userId)).filter((d) => d.status === 'ACTIVE');
       if (next) await this.store.setDefaultDevice(userId, next.id);
     }
     this.events.publish('device.removed', userId, context, { deviceId });
-    if (removed.status === 'ACTIVE') await this.notify(userId, 'device-removed', removed, null, removed.email);
+    if (removed.status === 'ACTIVE') await this.notify(userId, 'device-removed', removed, null, context, removed.email);
   }
 
   private async pendingActivation(userId: string, deviceId: string): Promise<DeviceRecord> {
     const device = await this.record(userId, deviceId);
-    if (device.status !== 'ACTIVATION_REQUIRED') throw new ValidationError('This method is already active.', 'deviceId');
+    if (device.status !== 'ACTIVATION_REQUIRED') throw new ValidationError('This method is already active.', 'status');
     return device;
   }
 
@@ -256,6 +256,7 @@ export class DeviceService {
     kind: 'device-added' | 'device-removed',
     changed: DeviceRecord,
     exceptId: string | null,
+    context: RequestContext,
     alsoTo?: string,
   ): Promise<void> {
     const recipients = (await this.store.listDevices(userId))
@@ -265,7 +266,7 @@ export class DeviceService {
     const data = { address: changed.email, nickname: changed.nickname, at: new Date(this.now()) };
     await Promise.all(
       [...new Set(recipients)].map((to) =>
-        this.sender.send(kind, to, data).catch((error) => this.logger.error(`could not send the ${kind} notice for user ${userId}`, error)),
+        this.sender.send(kind, to, data, context.locale).catch((error) => this.logger.error(`could not send the ${kind} notice for user ${userId}`, error)),
       ),
     );
   }

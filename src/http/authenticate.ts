@@ -1,5 +1,6 @@
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import type { HttpDeps } from './deps.js';
+import { chooseLocale } from './locale.js';
 import { sessionBag } from './session-state.js';
 import type { SignOnFlow } from './signon.js';
 
@@ -43,6 +44,7 @@ export function authenticate<User>(
         res.status(401).send('Unauthorized');
         return;
       }
+      chooseLocale(req, deps.translator, deps.options.locale, user);
       flow.begin(req, res, user, policy).catch((error) => deps.pages.error(req, res, error));
     };
     deps.passport.authenticate(strategy, { ...strategyOptions, session: false }, callback)(req, res, next);

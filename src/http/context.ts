@@ -1,8 +1,9 @@
 import type { Request } from 'express';
 import type { RequestContext } from '../events.js';
+import { localeOf } from './locale.js';
 
 export function requestContext(req: Request): RequestContext {
-  return { ip: req.ip, userAgent: req.get('user-agent') };
+  return { ip: req.ip, userAgent: req.get('user-agent'), locale: localeOf(req) };
 }
 
 /** JSON clients get JSON errors and 401s; browsers get pages and redirects. */

@@ -1,6 +1,7 @@
 import type { DeviceService } from '../devices/service.js';
 import type { EventBus } from '../events.js';
 import type { PassportLike, ResolvedOptions } from '../options.js';
+import type { Translator } from '../i18n/translator.js';
 import type { ChallengeService } from '../otp/challenges.js';
 import type { Pages } from './pages.js';
 import type { RecentMfaCookie } from './remember.js';
@@ -14,5 +15,6 @@ export interface HttpDeps<User = any> {
   events: EventBus;
   pages: Pages;
   recent: RecentMfaCookie;
+  translator: Translator;
   now: () => number;
 }

@@ -1,45 +1,62 @@
-import { existsSync, readFileSync } from 'node:fs';
 import { createHash } from 'node:crypto';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Request, Response } from 'express';
 import { MfaError } from '../errors.js';
+import { messageHelpers, type Translator } from '../i18n/translator.js';
+import type { Branding, Logger } from '../options.js';
 import { LIBRARY_VIEWS, type Renderer } from '../render.js';
-import type { Logger } from '../options.js';
-import { csrfToken } from './csrf.js';
-import { sessionBag, takeFlash } from './session-state.js';
 import { wantsJson } from './context.js';
+import { csrfToken } from './csrf.js';
+import { localeOf } from './locale.js';
+import { sessionBag, takeFlash, type ErrorNote } from './session-state.js';
 
 const CSP = "default-src 'self'; form-action 'self'; frame-ancestors 'none'";
 
-/** Renders the library's pages with the headers every one of them needs. */
+export interface PagesConfig {
+  basePath: string;
+  homePath: string;
+  csp: boolean;
+  branding: Branding;
+  appViews: string[];
+}
+
+/** Renders the library's pages in the request's language, with the headers every one of them needs. */
 export class Pages {
   readonly stylesheetPath: string;
   private readonly stylesheet: { body: Buffer; etag: string };
 
   constructor(
     private readonly renderer: Renderer,
-    private readonly basePath: string,
-    private readonly homePath: string,
-    private readonly csp: boolean,
+    private readonly translator: Translator,
+    private readonly config: PagesConfig,
     private readonly logger: Logger,
-    appViews: string[],
   ) {
-    const file = [...appViews, LIBRARY_VIEWS].map((dir) => join(dir, 'assets', 'mfa.css')).find((f) => existsSync(f))!;
+    const file = [...config.appViews, LIBRARY_VIEWS].map((dir) => join(dir, 'assets', 'mfa.css')).find((f) => existsSync(f))!;
     const body = readFileSync(file);
     this.stylesheet = { body, etag: `"${createHash('sha256').update(body).digest('base64url').slice(0, 16)}"` };
-    this.stylesheetPath = `${basePath}/assets/mfa.css`;
+    this.stylesheetPath = `${config.basePath}/assets/mfa.css`;
+  }
+
+  /** What a page shows for an error, in the request's language. */
+  note(req: Request, error: unknown): ErrorNote {
+    if (!(error instanceof MfaError)) return { code: 'SERVICE_UNAVAILABLE', key: 'SERVICE_UNAVAILABLE', vars: {} };
+    return { code: error.code, key: error.key, vars: error.vars(), field: (error as { field?: string }).field };
   }
 
   render(req: Request, res: Response, view: string, locals: Record<string, unknown>, status = 200): void {
     const flash = takeFlash(req);
+    const helpers = messageHelpers(this.translator, localeOf(req));
+    const given = locals.error;
+    const error = given instanceof MfaError || given instanceof Error ? this.note(req, given) : (given as ErrorNote | undefined) ?? (flash && 'error' in flash ? flash.error : undefined);
+    const notice = flash && 'notice' in flash ? helpers.t(flash.notice.key, flash.notice.vars) : null;
     const html = this.renderer.render(view, {
-      basePath: this.basePath,
-      homePath: this.homePath,
-      stylesheet: this.stylesheetPath,
+      ...this.common(req, helpers),
       csrfToken: csrfToken(req),
-      notice: flash && 'notice' in flash ? flash.notice : null,
-      error: flash && 'error' in flash ? flash.error : null,
+      notice,
       ...locals,
+      title: helpers.t(locals.title as string),
+      error: error ? { code: error.code, field: error.field, message: helpers.errorText(error) } : null,
     });
     res.status(status);
     this.securityHeaders(res);
@@ -57,22 +74,29 @@ export class Pages {
     const known = error instanceof MfaError;
     this.logCause(req, error);
     const status = known ? error.status : 503;
-    const code = known ? error.code : 'SERVICE_UNAVAILABLE';
-    const message = known ? error.message : 'The sign-on service is unavailable right now. Please try again shortly.';
     if (status === 503) res.set('Retry-After', '5');
     if (format === 'json' || wantsJson(req)) {
       const details = known ? error.details() : {};
-      res.status(status).json({ code, message, ...(Object.keys(details).length > 0 ? { details } : {}) });
+      const message = known ? error.message : 'The sign-on service is unavailable right now. Please try again shortly.';
+      res.status(status).json({ code: known ? error.code : 'SERVICE_UNAVAILABLE', message, ...(Object.keys(details).length > 0 ? { details } : {}) });
       return;
     }
+    const title = status === 503 ? 'message.tryAgain' : 'message.error';
     if (!sessionBag(req)) {
-      // No session means no CSRF token and no notice; render without them.
+      // No session means no CSRF token and no flash; render without them.
+      const helpers = messageHelpers(this.translator, localeOf(req));
       res.status(status);
       this.securityHeaders(res);
-      res.type('html').send(this.renderer.render('message', { basePath: this.basePath, homePath: this.homePath, stylesheet: this.stylesheetPath, csrfToken: null, notice: null, title: 'Please try again', error: { code, message } }));
+      res.type('html').send(this.renderer.render('message', {
+        ...this.common(req, helpers),
+        csrfToken: null,
+        notice: null,
+        title: helpers.t(title),
+        error: { code: this.note(req, error).code, message: helpers.errorText(this.note(req, error)) },
+      }));
       return;
     }
-    this.render(req, res, 'message', { title: status === 503 ? 'Please try again' : 'Something went wrong', error: { code, message } }, status);
+    this.render(req, res, 'message', { title, error }, status);
   }
 
   serveStylesheet(req: Request, res: Response): void {
@@ -85,10 +109,20 @@ export class Pages {
     res.type('css').send(this.stylesheet.body);
   }
 
+  private common(req: Request, helpers: ReturnType<typeof messageHelpers>) {
+    return {
+      ...helpers,
+      basePath: this.config.basePath,
+      homePath: this.config.homePath,
+      stylesheet: this.stylesheetPath,
+      brand: this.config.branding,
+    };
+  }
+
   private securityHeaders(res: Response): void {
     res.set('Cache-Control', 'no-store');
     res.set('X-Content-Type-Options', 'nosniff');
     res.set('Referrer-Policy', 'same-origin');
-    if (this.csp) res.set('Content-Security-Policy', CSP);
+    if (this.config.csp) res.set('Content-Security-Policy', CSP);
   }
 }

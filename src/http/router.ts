@@ -4,6 +4,7 @@ import { verifyCsrf } from './csrf.js';
 import type { HttpDeps } from './deps.js';
 import { apiRouter } from './api/router.js';
 import { gate } from './gate.js';
+import { chooseLocale } from './locale.js';
 import { sessionBag } from './session-state.js';
 import { challengeRoutes } from './routes/challenge.js';
 import { deviceRoutes } from './routes/devices.js';
@@ -18,6 +19,10 @@ export function createMiddleware<User>(deps: HttpDeps<User>, flow: SignOnFlow<Us
   const { basePath } = deps.options;
   const pages = express.Router();
   pages.get('/assets/mfa.css', (req, res) => deps.pages.serveStylesheet(req, res));
+  pages.use((req: Request, _res: Response, next: NextFunction) => {
+    chooseLocale(req, deps.translator, deps.options.locale);
+    next();
+  });
   pages.use((req: Request, res: Response, next: NextFunction) => {
     // express-session goes on without req.session when its store is down: nothing here works without one.
     if (sessionBag(req)) return next();

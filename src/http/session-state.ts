@@ -82,7 +82,15 @@ export function writeState(req: Request): MfaSessionState {
   return state;
 }
 
-export type Flash = { notice: string } | { error: { code: string; message: string } };
+/** An error as a page shows it: translated when the page is rendered, in the reader's language. */
+export interface ErrorNote {
+  code: string;
+  key: string;
+  vars: Record<string, string | number | null | undefined>;
+  field?: string;
+}
+
+export type Flash = { notice: { key: string; vars: Record<string, string | number> } } | { error: ErrorNote };
 
 /** Takes the one-time message, if any. */
 export function takeFlash(req: Request): Flash | undefined {

@@ -72,7 +72,7 @@ export class SignOnFlow<User> {
         pending.challengeId = (await challenges.start(decision.device, 'signon', context)).id;
       } catch (error) {
         this.deps.pages.logCause(req, error);
-        state.flash = { error: describe(error) };
+        state.flash = { error: this.deps.pages.note(req, error) };
       }
     }
     res.redirect(303, `${options.basePath}/${decision.action === 'challenge' ? 'challenge' : 'enroll'}`);
@@ -132,11 +132,4 @@ export class SignOnFlow<User> {
       logIn.call(req, user, { keepSessionInfo: true }, (err) => (err ? reject(err) : resolve())),
     );
   }
-}
-
-/** What a page shows for an error: the error's own words, or a generic outage message. */
-export function describe(error: unknown): { code: string; message: string } {
-  return error instanceof MfaError
-    ? { code: error.code, message: error.message }
-    : { code: 'SERVICE_UNAVAILABLE', message: 'The sign-on service is unavailable right now. Please try again shortly.' };
 }

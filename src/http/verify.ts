@@ -11,7 +11,7 @@ function failure(error: MfaError): MfaVerifyResult {
   return { failure: { error }, status: error.status };
 }
 
-const ENDED = () => new NotFoundError('This sign-on has ended. Please sign on again.');
+const ENDED = () => new NotFoundError('This sign-on has ended. Please sign on again.', 'ended');
 
 /**
  * MfaStrategy's verify function: checks the code of the flow under way in
@@ -45,7 +45,7 @@ export function createVerify<User>(deps: HttpDeps<User>, flow: SignOnFlow<User>)
       throw new TypeError(`express-mfa: MfaStrategy needs { purpose: 'signon' | 'pairing' | 'stepup' }, got ${String(purpose)}.`);
     }
     const user = await flow.deserialize(pending.ref, req);
-    if (!user || flow.userId(user) !== pending.userId) return failure(new NotFoundError('This account is no longer available.'));
+    if (!user || flow.userId(user) !== pending.userId) return failure(new NotFoundError('This account is no longer available.', 'account'));
     return { user, info: { userId: pending.userId, amr: ['pwd', 'otp'], purpose } };
   }
 

@@ -64,7 +64,7 @@ export class ChallengeService {
     const now = this.now();
     await this.refuseIfLocked(device.userId, now);
     const current = await this.store.getChallenge(device.userId, challengeId);
-    if (!current || current.deviceId !== device.id) throw new NotFoundError('This sign-on request has ended. Please start again.');
+    if (!current || current.deviceId !== device.id) throw new NotFoundError('This sign-on has ended. Please sign on again.', 'ended');
     const code = generateCode(this.method.otpLength);
     const hash = hashCode(this.secret, { userId: device.userId, challengeId, purpose: current.purpose }, code);
     const expiresAt = now + this.method.otpLifetimeMs;
@@ -79,7 +79,7 @@ export class ChallengeService {
     switch (result.status) {
       case 'missing':
       case 'used':
-        throw new NotFoundError('This sign-on request has ended. Please start again.');
+        throw new NotFoundError('This sign-on has ended. Please sign on again.', 'ended');
       case 'too_soon':
         throw new RateLimitError('RESEND_TOO_SOON', seconds(result.retryAfterMs));
       case 'quota':
@@ -107,7 +107,7 @@ export class ChallengeService {
   ): Promise<ChallengeRecord> {
     const code = normalizeCode(input);
     if (code === undefined || code.length !== this.method.otpLength) {
-      throw new ValidationError(`Enter the ${this.method.otpLength}-digit code.`, 'otp');
+      throw new ValidationError(`Enter the ${this.method.otpLength}-digit code.`, 'otp', { length: this.method.otpLength });
     }
     const now = this.now();
     const hash = hashCode(this.secret, { userId, challengeId, purpose }, code);
@@ -157,7 +157,7 @@ export class ChallengeService {
         minutes: Math.round(this.method.otpLifetimeMs / 60_000),
         purpose: record.purpose,
         nickname: device.nickname,
-      });
+      }, context.locale);
     } catch (error) {
       await undo();
       throw error;
@@ -185,6 +185,7 @@ function attemptError(result: Exclude<Awaited<ReturnType<MfaStore['attemptChalle
           ? `That code is not right. ${result.remainingAttempts} ${result.remainingAttempts === 1 ? 'try' : 'tries'} left.`
           : 'That code is not right, and it cannot be used any more. Send a new code.',
         result.remainingAttempts,
+        result.remainingAttempts > 0 ? undefined : 'last',
       );
     case 'exhausted':
       return new OtpError('TOO_MANY_ATTEMPTS', 'Too many wrong tries for this code. Send a new code.', 0);
@@ -193,7 +194,7 @@ function attemptError(result: Exclude<Awaited<ReturnType<MfaStore['attemptChalle
     case 'missing':
       return new OtpError('OTP_EXPIRED', 'This code has expired or was already used. Send a new code.');
     case 'device_gone':
-      return new OtpError('OTP_EXPIRED', 'The method this code was sent to is no longer available. Send a code to another one.');
+      return new OtpError('OTP_EXPIRED', 'The method this code was sent to is no longer available. Send a code to another one.', undefined, 'device');
     case 'locked':
       return new LockedError(result.lockedUntil);
   }

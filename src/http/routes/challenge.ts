@@ -1,12 +1,12 @@
 import type { Request, Response, Router } from 'express';
 import { maskEmailAddress } from '../../delivery/address.js';
-import { MfaError, NotFoundError, ValidationError } from '../../errors.js';
+import { MfaError, NotFoundError } from '../../errors.js';
 import type { ChallengePurpose, DeviceRecord } from '../../stores/types.js';
 import { requestContext } from '../context.js';
 import type { HttpDeps } from '../deps.js';
 import { signedOn } from '../required.js';
 import { livePending, readState, writeState } from '../session-state.js';
-import { describe, type SignOnFlow } from '../signon.js';
+import type { SignOnFlow } from '../signon.js';
 import { answerWithPassport } from './answer.js';
 import { handle } from './handle.js';
 
@@ -35,20 +35,20 @@ export function challengeRoutes<User>(deps: HttpDeps<User>, flow: SignOnFlow<Use
   async function show(req: Request, res: Response, current: ActiveChallenge, error?: MfaError): Promise<void> {
     const list = await devices.active(current.userId);
     const device = list.find((d) => d.id === current.holder.deviceId) ?? list[0];
-    if (!device) throw new NotFoundError('You have no active authentication method. Add one under "Your authentication methods" first.');
+    if (!device) throw new NotFoundError('You have no active authentication method. Add one under "Your authentication methods" first.', 'noDevice');
     const label = (d: DeviceRecord) => (d.nickname ? `${d.nickname} (${maskEmailAddress(d.email)})` : maskEmailAddress(d.email));
     pages.render(
       req,
       res,
       'challenge',
       {
-        title: current.purpose === 'stepup' ? 'Confirm it is you' : 'Enter your code',
+        title: current.purpose === 'stepup' ? 'stepup.title' : 'challenge.title',
         purpose: current.purpose,
         device: { id: device.id, label: label(device) },
         others: list.filter((d) => d.id !== device.id).map((d) => ({ id: d.id, label: label(d) })),
         sent: current.holder.challengeId !== undefined && current.holder.deviceId === device.id,
         codeLength: deps.options.emailMethod.otpLength,
-        ...(error ? { error: { ...describe(error), field: error instanceof ValidationError ? 'otp' : undefined } } : {}),
+        ...(error ? { error } : {}),
       },
       error ? error.status : 200,
     );
@@ -81,14 +81,14 @@ export function challengeRoutes<User>(deps: HttpDeps<User>, flow: SignOnFlow<Use
     const device = typeof requested === 'string'
       ? await devices.record(current.userId, requested)
       : (await devices.active(current.userId)).find((d) => d.id === current.holder.deviceId) ?? (await devices.active(current.userId))[0];
-    if (!device || device.status !== 'ACTIVE') throw new NotFoundError('No such authentication method.');
+    if (!device || device.status !== 'ACTIVE') throw new NotFoundError('No such authentication method.', 'device');
     try {
       const previous = current.holder.challengeId;
       const challenge = await challenges.start(device, current.purpose, requestContext(req));
       current.holder.challengeId = challenge.id;
       current.holder.deviceId = device.id;
       if (previous) await challenges.cancel(current.userId, previous);
-      writeState(req).flash = { notice: `We sent a code to ${challenge.sentTo}.` };
+      writeState(req).flash = { notice: { key: 'notice.sent', vars: { address: challenge.sentTo } } };
     } catch (error) {
       if (!(error instanceof MfaError) || error.status >= 500) throw error;
       return show(req, res, { ...current, holder: { ...current.holder, deviceId: device.id } }, error);
@@ -107,7 +107,7 @@ export function challengeRoutes<User>(deps: HttpDeps<User>, flow: SignOnFlow<Use
         ? await challenges.resend(device, challengeId, requestContext(req))
         : await challenges.start(device, current.purpose, requestContext(req));
       current.holder.challengeId = challenge.id;
-      writeState(req).flash = { notice: `We sent a new code to ${challenge.sentTo}. Earlier codes no longer work.` };
+      writeState(req).flash = { notice: { key: 'notice.resent', vars: { address: challenge.sentTo } } };
     } catch (error) {
       if (!(error instanceof MfaError) || error.status >= 500) throw error;
       return show(req, res, current, error);

@@ -5,7 +5,6 @@ import { requestContext } from '../context.js';
 import type { HttpDeps } from '../deps.js';
 import { demandStepUp, mfaIsFresh, required, signedOn } from '../required.js';
 import { writeState, type SignedOn } from '../session-state.js';
-import { describe } from '../signon.js';
 import { handle } from './handle.js';
 
 /** "Your authentication methods": list, add (and pair), rename, set default, remove. */
@@ -28,13 +27,13 @@ export function deviceRoutes<User>(deps: HttpDeps<User>, router: Router): void {
   }
 
   function errorLocals(error: MfaError) {
-    return { error: { ...describe(error), field: error instanceof ValidationError ? error.field : undefined } };
+    return { error };
   }
 
   async function showList(req: Request, res: Response, error?: MfaError): Promise<void> {
     const list = await devices.list(auth(req).userId);
     pages.render(req, res, 'devices', {
-      title: 'Your authentication methods',
+      title: 'devices.title',
       devices: list,
       activeCount: list.filter((d) => d.status === 'ACTIVE').length,
       canAdd: list.length < options.emailMethod.maxDevices,
@@ -44,7 +43,7 @@ export function deviceRoutes<User>(deps: HttpDeps<User>, router: Router): void {
 
   function showAdd(req: Request, res: Response, values: Record<string, unknown>, error?: MfaError): void {
     pages.render(req, res, 'device-add', {
-      title: 'Add an email address',
+      title: 'deviceAdd.title',
       values,
       askNickname: options.emailMethod.nickname,
       ...(error ? errorLocals(error) : {}),
@@ -55,7 +54,7 @@ export function deviceRoutes<User>(deps: HttpDeps<User>, router: Router): void {
     const device = await devices.record(auth(req).userId, deviceId);
     if (device.status !== 'ACTIVATION_REQUIRED') return res.redirect(303, `${base}/devices`);
     pages.render(req, res, 'device-activate', {
-      title: 'Confirm your email address',
+      title: 'deviceActivate.title',
       device: toDevice(device),
       codeLength: options.emailMethod.otpLength,
       ...(error ? errorLocals(error) : {}),
@@ -74,7 +73,7 @@ export function deviceRoutes<User>(deps: HttpDeps<User>, router: Router): void {
     });
   }
 
-  const notice = (req: Request, message: string) => (writeState(req).flash = { notice: message });
+  const notice = (req: Request, key: string, vars: Record<string, string> = {}) => (writeState(req).flash = { notice: { key, vars } });
   const id = (req: Request) => String(req.params.id);
 
   router.use('/devices', signedOnOnly);
@@ -90,7 +89,7 @@ export function deviceRoutes<User>(deps: HttpDeps<User>, router: Router): void {
     const body = req.body as Record<string, unknown>;
     const { device, challenge } = await devices.create(auth(req).userId, { email: body.email, nickname: body.nickname }, requestContext(req));
     writeState(req).pairing = device.id;
-    notice(req, `We sent a code to ${challenge.sentTo}.`);
+    notice(req, 'notice.sent', { address: challenge.sentTo });
     res.redirect(303, `${base}/devices/${encodeURIComponent(device.id)}/activate`);
   }, (req, res, error) => showAdd(req, res, { email: (req.body as Record<string, unknown>).email, nickname: (req.body as Record<string, unknown>).nickname }, error)));
 
@@ -99,25 +98,25 @@ export function deviceRoutes<User>(deps: HttpDeps<User>, router: Router): void {
   router.post('/devices/:id/activate', change(async (req, res) => {
     const device = await devices.activate(auth(req).userId, id(req), (req.body as Record<string, unknown>).otp, requestContext(req));
     delete writeState(req).pairing;
-    notice(req, `${device.email} is now one of your authentication methods.`);
+    notice(req, 'notice.added', { address: device.email });
     res.redirect(303, `${base}/devices`);
   }, (req, res, error) => showActivate(req, res, id(req), error)));
 
   router.post('/devices/:id/resend', change(async (req, res) => {
     const challenge = await devices.resend(auth(req).userId, id(req), requestContext(req));
-    notice(req, `We sent a new code to ${challenge.sentTo}. Earlier codes no longer work.`);
+    notice(req, 'notice.resent', { address: challenge.sentTo });
     res.redirect(303, `${base}/devices/${encodeURIComponent(id(req))}/activate`);
   }, (req, res, error) => showActivate(req, res, id(req), error)));
 
   router.post('/devices/:id/rename', change(async (req, res) => {
     await devices.update(auth(req).userId, id(req), { nickname: (req.body as Record<string, unknown>).nickname ?? '' }, requestContext(req));
-    notice(req, 'The method was renamed.');
+    notice(req, 'notice.renamed');
     res.redirect(303, `${base}/devices`);
   }, showList));
 
   router.post('/devices/:id/default', change(async (req, res) => {
     await devices.update(auth(req).userId, id(req), { default: true }, requestContext(req));
-    notice(req, 'The default method was changed.');
+    notice(req, 'notice.defaultChanged');
     res.redirect(303, `${base}/devices`);
   }, showList));
 
@@ -130,7 +129,7 @@ export function deviceRoutes<User>(deps: HttpDeps<User>, router: Router): void {
       throw new ValidationError('This is your only method: add another one before you remove it.', 'device');
     }
     await devices.remove(userId, device.id, requestContext(req));
-    notice(req, `${device.email} was removed.`);
+    notice(req, 'notice.removed', { address: device.email });
     res.redirect(303, `${base}/devices`);
   }, showList));
 }

@@ -1,10 +1,10 @@
 import type { Request, Response, Router } from 'express';
 import { maskEmailAddress, parseEmailAddress } from '../../delivery/address.js';
-import { MfaError, ValidationError } from '../../errors.js';
+import { MfaError } from '../../errors.js';
 import { requestContext } from '../context.js';
 import type { HttpDeps } from '../deps.js';
 import { livePending, readState, writeState, type PendingSignOn } from '../session-state.js';
-import { describe, type SignOnFlow } from '../signon.js';
+import type { SignOnFlow } from '../signon.js';
 import { answerWithPassport } from './answer.js';
 import { handle } from './handle.js';
 
@@ -50,12 +50,12 @@ export function enrollRoutes<User>(deps: HttpDeps<User>, flow: SignOnFlow<User>,
   }
 
   async function show(req: Request, res: Response, pending: PendingSignOn, error?: MfaError): Promise<void> {
-    const locals = error ? { error: { ...describe(error), field: error instanceof ValidationError ? error.field : undefined } } : {};
+    const locals = error ? { error } : {};
     const status = error ? error.status : 200;
     const device = pending.enrollDeviceId ? await deps.devices.record(pending.userId, pending.enrollDeviceId).catch(() => null) : null;
     if (device && device.status === 'ACTIVATION_REQUIRED') {
       return pages.render(req, res, 'enroll-verify', {
-        title: 'Enter your code',
+        title: 'enrollVerify.title',
         sentTo: maskEmailAddress(device.email),
         codeLength: options.emailMethod.otpLength,
         canChangeAddress: anyAddress(pending),
@@ -68,12 +68,12 @@ export function enrollRoutes<User>(deps: HttpDeps<User>, flow: SignOnFlow<User>,
       events.publish('signon.refused', pending.userId, requestContext(req), { reason: 'NO_EMAIL' });
       delete writeState(req).pending;
       return pages.render(req, res, 'message', {
-        title: 'Sign-on needs an email address',
-        error: { code: 'NO_EMAIL', message: 'Your account has no email address to send codes to. Please contact your administrator.' },
+        title: 'message.needsEmail',
+        error: { code: 'NO_EMAIL', key: 'NO_EMAIL', vars: {} },
       }, 403);
     }
     pages.render(req, res, 'enroll', {
-      title: 'Set up sign-on codes',
+      title: 'enroll.title',
       profileEmail: anyAddress(pending) ? profile ?? '' : profile,
       anyAddress: anyAddress(pending),
       askNickname: options.emailMethod.nickname,
@@ -97,7 +97,7 @@ export function enrollRoutes<User>(deps: HttpDeps<User>, flow: SignOnFlow<User>,
       const email = anyAddress(pending) ? body.email : profileAddress(pending);
       const { device, challenge } = await devices.create(pending.userId, { email, nickname: body.nickname }, requestContext(req));
       pending.enrollDeviceId = device.id;
-      writeState(req).flash = { notice: `We sent a code to ${challenge.sentTo}.` };
+      writeState(req).flash = { notice: { key: 'notice.sent', vars: { address: challenge.sentTo } } };
     } catch (error) {
       if (!(error instanceof MfaError) || error.status >= 500) throw error;
       return show(req, res, pending, error);
@@ -119,7 +119,7 @@ export function enrollRoutes<User>(deps: HttpDeps<User>, flow: SignOnFlow<User>,
     if (!(await stillWithoutDevice(res, pending))) return;
     try {
       const challenge = await devices.resend(pending.userId, pending.enrollDeviceId, requestContext(req));
-      writeState(req).flash = { notice: `We sent a new code to ${challenge.sentTo}. Earlier codes no longer work.` };
+      writeState(req).flash = { notice: { key: 'notice.resent', vars: { address: challenge.sentTo } } };
     } catch (error) {
       if (!(error instanceof MfaError) || error.status >= 500) throw error;
       return show(req, res, pending, error);
