@@ -98,8 +98,9 @@ export class Tab {
     });
   }
 
-  static async open(browser: Browser, baseURL: string): Promise<Tab> {
-    const context = await browser.newContext({ baseURL, viewport: DESKTOP });
+  /** `locale` sets the browser's language, and so its Accept-Language. */
+  static async open(browser: Browser, baseURL: string, options: { locale?: string } = {}): Promise<Tab> {
+    const context = await browser.newContext({ baseURL, viewport: DESKTOP, locale: options.locale });
     return new Tab(context, await context.newPage());
   }
 

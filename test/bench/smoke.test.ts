@@ -1,0 +1,34 @@
+/**
+ * Keeps the benchmark scripts working: one very short round of every
+ * scenario, checking only that each produced numbers. Benchmarks are not
+ * tests: nothing here asserts a time or a target.
+ */
+import { afterAll, describe, expect, it } from 'vitest';
+import { runScenarios, SCENARIOS } from '../../bench/bench.js';
+import { connectRedis, REDIS_URL } from '../helpers/redis.js';
+
+const redis = await connectRedis();
+
+describe.skipIf(!redis)('benchmarks (smoke)', () => {
+  afterAll(async () => {
+    await redis?.quit();
+  });
+
+  it('runs one short round of each scenario and reports numbers', async () => {
+    const rows = await runScenarios(
+      SCENARIOS,
+      { seconds: 0.6, rounds: 1, warmup: 0, vus: 4, connections: 4, redisUrl: REDIS_URL, memoryRedisCount: 200, memoryHeapCount: 1000, log: () => {} },
+      { attack: { attackers: 12, victims: 1 }, parallel: true },
+    );
+    expect(rows.map((r) => r.scenario.split(':')[0])).toEqual(['gate', 'gate', 'sign-on', 'sign-on', 'code check under attack (Redis)', 'peer', 'memory', 'memory']);
+    for (const r of rows) {
+      expect(Number.isFinite(r.ours.value), r.scenario).toBe(true);
+      expect(Number.isFinite(r.baseline.value), r.scenario).toBe(true);
+      expect(Number.isFinite(r.ratio), r.scenario).toBe(true);
+    }
+    // Nothing the scenarios made is left in Redis.
+    const left: string[] = [];
+    for await (const keys of redis!.scanIterator({ MATCH: 'bench:*', COUNT: 1000 })) left.push(...keys);
+    expect(left).toEqual([]);
+  }, 120_000);
+});
