@@ -2,7 +2,7 @@ import type { ErrorRequestHandler, RequestHandler } from 'express';
 import defaultPassport from 'passport';
 import { DeviceService, type CreateDeviceInput, type Device, type DeviceUpdate } from './devices/service.js';
 import { EmailSender, LogTransport } from './delivery/email.js';
-import { NotFoundError } from './errors.js';
+import { NotFoundError, ValidationError } from './errors.js';
 import { parseChallengeId, publicChallengeId } from './otp/challenge-id.js';
 import { EventBus, type MfaEvent, type RequestContext } from './events.js';
 import { authenticate, type AuthenticateOptions } from './http/authenticate.js';
@@ -153,7 +153,9 @@ export function mfa<User = any>(options: MfaOptions<User>): MfaMiddleware<User> 
     errorHandler: (): ErrorRequestHandler => (error, req, res, next) => {
       if (res.headersSent) return next(error);
       chooseLocale(req, translator, resolved.locale);
-      pages.error(req, res, error);
+      // A JSON or form body that an app-wide parser could not read is the client's mistake, not an outage.
+      const unreadable = (error as { type?: string })?.type === 'entity.parse.failed';
+      pages.error(req, res, unreadable ? new ValidationError('The request body could not be read.') : error);
     },
     devices: devicesApi,
     challenges: challengesApi,

@@ -55,10 +55,14 @@ export class DeviceService {
     return toDevice(await this.record(userId, deviceId));
   }
 
+  /** All devices, the default one first. */
+  async records(userId: string): Promise<DeviceRecord[]> {
+    return (await this.store.listDevices(userId)).sort((a, b) => Number(b.isDefault) - Number(a.isDefault));
+  }
+
   /** Active devices, the default one first. */
   async active(userId: string): Promise<DeviceRecord[]> {
-    const devices = (await this.store.listDevices(userId)).filter((d) => d.status === 'ACTIVE');
-    return devices.sort((a, b) => Number(b.isDefault) - Number(a.isDefault));
+    return (await this.records(userId)).filter((d) => d.status === 'ACTIVE');
   }
 
   async record(userId: string, deviceId: string): Promise<DeviceRecord> {

@@ -46,7 +46,7 @@ export class SignOnFlow<User> {
       request: req,
       lastMfaAt: policy.skipWithinMs === false ? null : recent.read(req, userId),
       now: now(),
-      activeDevices: () => devices.active(userId),
+      devices: () => devices.records(userId),
     });
     if (decision.action === 'skip') {
       return this.complete(req, res, user, { userId, amr: ['pwd'], policy: policy.name, mfaAt: null }, decision.reason);

@@ -118,7 +118,9 @@ export class ChallengeService {
       return result.challenge;
     }
     const error = attemptError(result);
-    this.events.publish('mfa.failed', userId, context, { reason: error.code, deviceId });
+    // The store names no device on a failure; the audit event should.
+    const failedDevice = deviceId ?? (await this.store.getChallenge(userId, challengeId))?.deviceId;
+    this.events.publish('mfa.failed', userId, context, { reason: error.code, deviceId: failedDevice });
     if (result.status === 'locked' && result.locked) {
       this.events.publish('user.locked', userId, context);
     }

@@ -18,8 +18,8 @@ export interface PolicyInput<User> {
   /** When this browser last completed MFA for this user, if it says so credibly. */
   lastMfaAt: number | null;
   now: number;
-  /** The user's active devices, default first; only read when no exception matched. */
-  activeDevices: () => Promise<DeviceRecord[]>;
+  /** All the user's devices, the default first; only read when no exception matched. */
+  devices: () => Promise<DeviceRecord[]>;
 }
 
 /** Decides what the password step leads to: skip, challenge, enroll or deny. */
@@ -29,8 +29,11 @@ export async function evaluatePolicy<User>(policy: ResolvedPolicy<User>, input: 
   if (policy.skipWithinMs !== false && input.lastMfaAt !== null && input.now - input.lastMfaAt < policy.skipWithinMs) {
     return { action: 'skip', reason: 'recent' };
   }
-  const devices = (await input.activeDevices()).filter((d) => policy.methods.includes(d.type));
+  const all = await input.devices();
+  const devices = all.filter((d) => d.status === 'ACTIVE' && policy.methods.includes(d.type));
   if (devices.length > 0) return { action: 'challenge', device: devices[0]!, devices };
+  // A blocked device means an administrator stepped in: a password alone must not pair another one, nor get past.
+  if (all.some((d) => d.status === 'BLOCKED')) return { action: 'deny' };
   switch (policy.noDevice) {
     case 'enroll':
       return { action: 'enroll' };

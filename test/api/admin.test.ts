@@ -240,12 +240,10 @@ describe('admin: block and unblock', () => {
     const b = agent(t.app);
     const after = sink.count();
     const res = await login(b, u.username, u.password);
-    expect(res.status).toBe(303);
-    expect(res.headers.location).not.toBe('/mfa/challenge');
-    if (res.headers.location === '/mfa/enroll') {
-      // Pairing the same (blocked) address during sign-on must not unblock it or send it a code.
-      await submit(b, '/mfa/enroll', '/mfa/enroll', {});
-    }
+    // Refused, not sent to pairing: with a blocked device, a password alone must not pair another address.
+    expect(res.status).toBe(403);
+    expect(res.text).toContain('contact your administrator');
+    expect((await b.get('/mfa/enroll')).headers.location).not.toBe(undefined);
     expect(mailsSince(sink, after)).toEqual([]);
     expect((await call(root, 'get', '/users/{userId}/devices/{id}', { userId: u.id, id: only })).body.status).toBe('BLOCKED');
     expect((await call(b, 'get', '/devices')).status).toBe(401);

@@ -76,7 +76,6 @@ export function createTestApp(options: TestAppOptions): TestApp {
 
   app.set('trust proxy', 'loopback');
   app.use(express.urlencoded({ extended: false }));
-  app.use(express.json());
   app.use(
     session({
       secret: 'session-secret',
@@ -87,6 +86,8 @@ export function createTestApp(options: TestAppOptions): TestApp {
   );
   app.use(authenticator.session());
   app.use(auth);
+  // After the library: its API parses JSON itself and answers a malformed body with VALIDATION_FAILED.
+  app.use(express.json());
   app.get('/login', (_req, res) => res.send('login page'));
   app.post('/login', auth.authenticate('local', { failureRedirect: '/login', failureMessage: true }));
   app.get('/', (req, res) => res.send(req.isAuthenticated() ? `home of ${(req.user as TestUser).username}` : 'home, signed out'));

@@ -41,7 +41,7 @@ function input(extra: Partial<PolicyInput<U>> = {}, devices: DeviceRecord[] = []
     request: { marker: 'req' },
     lastMfaAt: null,
     now: NOW,
-    activeDevices: async () => {
+    devices: async () => {
       reads.count++;
       return devices;
     },
@@ -55,6 +55,15 @@ function list(...ranges: string[]): BlockList {
 }
 
 describe('evaluatePolicy', () => {
+  it('denies a user whose devices are blocked, whatever noDevice says: a password alone must not pair another', async () => {
+    const blocked = { ...device('d1', true), status: 'BLOCKED' as const };
+    for (const noDevice of ['enroll', 'bypass', 'deny'] as const) {
+      expect(await evaluatePolicy(policy({ noDevice }), input({}, [blocked]).value)).toEqual({ action: 'deny' });
+    }
+    const pending = { ...device('d2'), status: 'ACTIVATION_REQUIRED' as const };
+    expect(await evaluatePolicy(policy(), input({}, [pending]).value)).toEqual({ action: 'enroll' });
+  });
+
   it('challenges on the first active device when no exception matches', async () => {
     const devices = [device('d1', true), device('d2')];
     const decision = await evaluatePolicy(policy(), input({}, devices).value);

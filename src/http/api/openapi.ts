@@ -6,31 +6,33 @@
  */
 const isoTime = { type: 'string', format: 'date-time' } as const;
 
+const device = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['id', 'type', 'email', 'nickname', 'status', 'default', 'createdAt', 'updatedAt', 'activatedAt'],
+  properties: {
+    id: { type: 'string' },
+    type: { const: 'email' },
+    email: { type: 'string', format: 'email' },
+    nickname: { type: ['string', 'null'], maxLength: 64 },
+    status: { enum: ['ACTIVATION_REQUIRED', 'ACTIVE', 'BLOCKED'] },
+    default: { type: 'boolean', description: 'Codes go to the default device unless another is chosen.' },
+    createdAt: isoTime,
+    updatedAt: isoTime,
+    activatedAt: { anyOf: [isoTime, { type: 'null' }] },
+  },
+} as const;
+
 const schemas = {
-  Device: {
+  Device: device,
+  DeviceResent: {
     type: 'object',
     additionalProperties: false,
-    required: ['id', 'type', 'email', 'nickname', 'status', 'default', 'createdAt', 'updatedAt', 'activatedAt'],
+    required: [...device.required, 'activation'],
     properties: {
-      id: { type: 'string' },
-      type: { const: 'email' },
-      email: { type: 'string', format: 'email' },
-      nickname: { type: ['string', 'null'], maxLength: 64 },
-      status: { enum: ['ACTIVATION_REQUIRED', 'ACTIVE', 'BLOCKED'] },
-      default: { type: 'boolean', description: 'Codes go to the default device unless another is chosen.' },
-      createdAt: isoTime,
-      updatedAt: isoTime,
-      activatedAt: { anyOf: [isoTime, { type: 'null' }] },
-    },
-  },
-  DeviceResent: {
-    allOf: [{ $ref: '#/components/schemas/Device' }],
-    type: 'object',
-    required: ['activation'],
-    properties: {
+      ...device.properties,
       activation: { type: 'object', additionalProperties: false, required: ['expiresAt'], properties: { expiresAt: isoTime } },
     },
-    unevaluatedProperties: false,
   },
   Devices: {
     type: 'object',

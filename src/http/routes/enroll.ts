@@ -30,7 +30,7 @@ export function enrollRoutes<User>(deps: HttpDeps<User>, flow: SignOnFlow<User>,
    * another address.
    */
   async function stillWithoutDevice(res: Response, pending: PendingSignOn): Promise<boolean> {
-    if ((await devices.active(pending.userId)).length === 0) return true;
+    if (!(await devices.records(pending.userId)).some((d) => d.status !== 'ACTIVATION_REQUIRED')) return true;
     pending.stage = 'decide';
     delete pending.enrollDeviceId;
     res.redirect(303, `${base}/challenge`);
