@@ -41,6 +41,9 @@ export class Renderer {
       views: this.roots,
       strict: true,
       localsName: 'it',
+      // Includes are compiled once too. EJS's cache is keyed by file name, so
+      // only one escaping may use it: partials are included by HTML templates.
+      cache: escaping === 'html',
       ...(escaping === 'text' ? { escape: (value: unknown) => (value == null ? '' : String(value)) } : {}),
     }) as Template;
   }

@@ -9,10 +9,14 @@ export class CsrfError extends MfaError {
   }
 }
 
+export function freshCsrfToken(): string {
+  return randomBytes(32).toString('base64url');
+}
+
 /** The session's token for forms (synchronizer token pattern); made on first use. */
 export function csrfToken(req: Request): string {
   const state = writeState(req);
-  state.csrf ??= randomBytes(32).toString('base64url');
+  state.csrf ??= freshCsrfToken();
   return state.csrf;
 }
 

@@ -1,4 +1,6 @@
 import type { Request } from 'express';
+import { maskEmailAddress } from '../delivery/address.js';
+import type { DeviceRecord } from '../stores/types.js';
 
 /** The library's own key in req.session. */
 export const SESSION_KEY = 'mfa';
@@ -15,7 +17,20 @@ export interface PendingSignOn {
   deviceId?: string;
   /** The address on the user's profile, for pairing during sign-on. */
   profileEmail?: string | null;
+  /** The active devices when the sign-on started, as the challenge page shows them. */
+  devices?: DeviceChoice[];
   enrollDeviceId?: string;
+}
+
+/** A device as the challenge page offers it: the address partly hidden. */
+export interface DeviceChoice {
+  id: string;
+  label: string;
+}
+
+export function deviceChoice(device: DeviceRecord): DeviceChoice {
+  const masked = maskEmailAddress(device.email);
+  return { id: device.id, label: device.nickname ? `${device.nickname} (${masked})` : masked };
 }
 
 /** A sign-on that satisfied the policy. */

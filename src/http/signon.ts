@@ -4,7 +4,8 @@ import { evaluatePolicy } from '../policy/evaluate.js';
 import { requestContext } from './context.js';
 import type { HttpDeps } from './deps.js';
 import { safeReturnTo } from './return-to.js';
-import { SESSION_KEY, sessionBag, writeState, type MfaSessionState, type PendingSignOn, type SignedOn } from './session-state.js';
+import { csrfToken, freshCsrfToken } from './csrf.js';
+import { deviceChoice, SESSION_KEY, sessionBag, writeState, type MfaSessionState, type PendingSignOn, type SignedOn } from './session-state.js';
 
 type LogIn = (user: unknown, options: { keepSessionInfo: boolean }, done: (err?: unknown) => void) => void;
 
@@ -66,8 +67,11 @@ export class SignOnFlow<User> {
     const state = writeState(req);
     state.pending = pending;
     delete state.stepUp;
+    // Made now, while the session is written anyway, so that showing the next page writes nothing.
+    csrfToken(req);
     if (decision.action === 'challenge') {
       pending.deviceId = decision.device.id;
+      pending.devices = decision.devices.map(deviceChoice);
       try {
         pending.challengeId = (await challenges.start(decision.device, 'signon', context)).id;
       } catch (error) {
@@ -110,11 +114,11 @@ export class SignOnFlow<User> {
     const target = isStepUp ? stepUp.returnTo : bag.returnTo;
     if (isStepUp) {
       previous.auth = signedOn;
+      previous.csrf = freshCsrfToken();
       delete previous.stepUp;
-      delete previous.csrf;
     } else {
       for (const key of Object.keys(bag)) if (key !== 'cookie' && key !== 'returnTo') delete bag[key];
-      bag[SESSION_KEY] = { auth: signedOn } satisfies MfaSessionState;
+      bag[SESSION_KEY] = { auth: signedOn, csrf: freshCsrfToken() } satisfies MfaSessionState;
     }
     delete bag.returnTo;
     // The policy's record goes into the session before Passport saves it, so

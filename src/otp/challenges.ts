@@ -37,7 +37,6 @@ export class ChallengeService {
       throw new ValidationError('This method cannot receive codes right now.', 'deviceId');
     }
     const now = this.now();
-    await this.refuseIfLocked(device.userId, now);
     const id = newId();
     const code = generateCode(this.method.otpLength);
     const record: ChallengeRecord = {
@@ -54,7 +53,9 @@ export class ChallengeService {
       used: false,
     };
     const sent = await this.store.createChallenge(record, this.ttl(), this.quota(), now);
-    if (!sent.ok) throw new RateLimitError('SEND_LIMIT_EXCEEDED', seconds(sent.retryAfterMs));
+    if (!sent.ok) {
+      throw 'lockedUntil' in sent ? new LockedError(sent.lockedUntil) : new RateLimitError('SEND_LIMIT_EXCEEDED', seconds(sent.retryAfterMs));
+    }
     await this.deliver(record, device, code, context, () => this.store.deleteChallenge(device.userId, id));
     return view(record, device);
   }
@@ -62,7 +63,6 @@ export class ChallengeService {
   /** Sends a new code for the same challenge; the previous code stops working. */
   async resend(device: DeviceRecord, challengeId: string, context: RequestContext = {}): Promise<Challenge> {
     const now = this.now();
-    await this.refuseIfLocked(device.userId, now);
     const current = await this.store.getChallenge(device.userId, challengeId);
     if (!current || current.deviceId !== device.id) throw new NotFoundError('This sign-on has ended. Please sign on again.', 'ended');
     const code = generateCode(this.method.otpLength);
@@ -84,6 +84,8 @@ export class ChallengeService {
         throw new RateLimitError('RESEND_TOO_SOON', seconds(result.retryAfterMs));
       case 'quota':
         throw new RateLimitError('SEND_LIMIT_EXCEEDED', seconds(result.retryAfterMs));
+      case 'locked':
+        throw new LockedError(result.lockedUntil);
     }
     const record = { ...current, hash, expiresAt, sentAt: now, attempts: 0 };
     await this.deliver(record, device, code, context, () =>
@@ -139,11 +141,6 @@ export class ChallengeService {
   async unlock(userId: string, context: RequestContext = {}): Promise<void> {
     await this.store.clearLock(userId);
     this.events.publish('user.unlocked', userId, context);
-  }
-
-  private async refuseIfLocked(userId: string, now: number): Promise<void> {
-    const lockedUntil = await this.store.getLock(userId, now);
-    if (lockedUntil !== null) throw new LockedError(lockedUntil);
   }
 
   private async deliver(

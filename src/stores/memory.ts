@@ -129,6 +129,7 @@ export class MemoryMfaStore implements MfaStore {
 
   async createChallenge(challenge: ChallengeRecord, ttlMs: number, quota: SendQuota, now: number): Promise<SendResult> {
     const state = this.state(challenge.userId);
+    if (state.lockedUntil !== undefined && state.lockedUntil > now) return { ok: false, lockedUntil: state.lockedUntil };
     const counted = countIn(state.sends, quota.windowMs, now);
     if (counted.count >= quota.limit) return { ok: false, retryAfterMs: counted.endsAt - now };
     state.sends = { count: counted.count + 1, endsAt: counted.endsAt };
@@ -152,6 +153,8 @@ export class MemoryMfaStore implements MfaStore {
     const record = this.liveChallenge(userId, challengeId, now);
     if (!record) return { status: 'missing' };
     if (record.used) return { status: 'used' };
+    const lockedUntil = this.users.get(userId)?.lockedUntil;
+    if (lockedUntil !== undefined && lockedUntil > now) return { status: 'locked', lockedUntil };
     if (record.sentAt > 0 && now < record.sentAt + rules.cooldownMs) {
       return { status: 'too_soon', retryAfterMs: record.sentAt + rules.cooldownMs - now };
     }

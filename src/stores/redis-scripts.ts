@@ -88,9 +88,11 @@ export const LIST_DEVICES = `return redis.call('HVALS', KEYS[1])`;
 /** KEYS: devices. ARGV: id. → the device json, or false. */
 export const GET_DEVICE = `return redis.call('HGET', KEYS[1], ARGV[1])`;
 
-/** KEYS: challenge, sends. ARGV: ttl, limit, windowMs, now, then field/value pairs. → {1, 0} stored, {0, retryAfterMs}. */
+/** KEYS: challenge, sends, lock. ARGV: ttl, limit, windowMs, now, then field/value pairs. → {1, 0} stored, {0, retryAfterMs}, {2, lockedUntil}. */
 export const CREATE_CHALLENGE = WINDOW + `
 local now = tonumber(ARGV[4])
+local lockedUntil = tonumber(redis.call('GET', KEYS[3]))
+if lockedUntil and lockedUntil > now then return {2, lockedUntil} end
 local sent, endsAt = window(KEYS[2], now, tonumber(ARGV[3]))
 if sent >= tonumber(ARGV[2]) then return {0, endsAt - now} end
 count(KEYS[2], sent + 1, endsAt, now)
@@ -104,14 +106,16 @@ return {1, 0}
 export const GET_CHALLENGE = `return redis.call('HGETALL', KEYS[1])`;
 
 /**
- * KEYS: challenge, sends. ARGV: hash, expiresAt, ttl, cooldownMs, limit, windowMs, now.
- * → {'ok'} | {'missing'} | {'used'} | {'too_soon', ms} | {'quota', ms}
+ * KEYS: challenge, sends, lock. ARGV: hash, expiresAt, ttl, cooldownMs, limit, windowMs, now.
+ * → {'ok'} | {'missing'} | {'used'} | {'locked', until} | {'too_soon', ms} | {'quota', ms}
  */
 export const REPLACE_CODE = WINDOW + `
 local now = tonumber(ARGV[7])
 if redis.call('EXISTS', KEYS[1]) == 0 then return {'missing'} end
 local c = redis.call('HMGET', KEYS[1], 'used', 'sentAt')
 if c[1] == '1' then return {'used'} end
+local lockedUntil = tonumber(redis.call('GET', KEYS[3]))
+if lockedUntil and lockedUntil > now then return {'locked', lockedUntil} end
 local sentAt = tonumber(c[2]) or 0
 local cooldown = tonumber(ARGV[4])
 if sentAt > 0 and now < sentAt + cooldown then return {'too_soon', sentAt + cooldown - now} end

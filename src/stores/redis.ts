@@ -131,10 +131,11 @@ export class RedisMfaStore implements MfaStore {
   async createChallenge(challenge: ChallengeRecord, ttlMs: number, quota: SendQuota, now: number): Promise<SendResult> {
     const keys = this.keys(challenge.userId);
     const fields = CHALLENGE_FIELDS.flatMap((f) => [f, f === 'used' ? (challenge.used ? 1 : 0) : challenge[f]]);
-    const [ok, retryAfterMs] = (await this.run(SCRIPTS.CREATE_CHALLENGE, [keys.challenge(challenge.id), keys.sends], [
+    const [ok, ms] = (await this.run(SCRIPTS.CREATE_CHALLENGE, [keys.challenge(challenge.id), keys.sends, keys.lock], [
       ttlMs, quota.limit, quota.windowMs, now, ...fields,
     ])) as [number, number];
-    return ok === 1 ? { ok: true } : { ok: false, retryAfterMs };
+    if (ok === 1) return { ok: true };
+    return ok === 2 ? { ok: false, lockedUntil: Number(ms) } : { ok: false, retryAfterMs: Number(ms) };
   }
 
   async getChallenge(userId: string, challengeId: string): Promise<ChallengeRecord | null> {
@@ -151,10 +152,11 @@ export class RedisMfaStore implements MfaStore {
     now: number,
   ): Promise<ResendResult> {
     const keys = this.keys(userId);
-    const [status, ms] = (await this.run(SCRIPTS.REPLACE_CODE, [keys.challenge(challengeId), keys.sends], [
+    const [status, ms] = (await this.run(SCRIPTS.REPLACE_CODE, [keys.challenge(challengeId), keys.sends, keys.lock], [
       next.hash, next.expiresAt, ttlMs, rules.cooldownMs, rules.limit, rules.windowMs, now,
     ])) as [ResendResult['status'], number?];
-    return status === 'too_soon' || status === 'quota' ? { status, retryAfterMs: Number(ms) } : ({ status } as ResendResult);
+    if (status === 'too_soon' || status === 'quota') return { status, retryAfterMs: Number(ms) };
+    return status === 'locked' ? { status, lockedUntil: Number(ms) } : ({ status } as ResendResult);
   }
 
   async restoreChallengeCode(

@@ -61,14 +61,15 @@ export interface LockoutRule {
   durationMs: number;
 }
 
-export type SendResult = { ok: true } | { ok: false; retryAfterMs: number };
+export type SendResult = { ok: true } | { ok: false; retryAfterMs: number } | { ok: false; lockedUntil: number };
 
 export type ResendResult =
   | { status: 'ok' }
   | { status: 'missing' }
   | { status: 'used' }
   | { status: 'too_soon'; retryAfterMs: number }
-  | { status: 'quota'; retryAfterMs: number };
+  | { status: 'quota'; retryAfterMs: number }
+  | { status: 'locked'; lockedUntil: number };
 
 export type AttemptResult =
   | { status: 'ok'; challenge: ChallengeRecord }
@@ -98,15 +99,15 @@ export interface MfaStore {
   deleteDevice(userId: string, deviceId: string): Promise<DeviceRecord | null>;
 
   /**
-   * Stores a new challenge (kept for `ttlMs`) if the user's send quota allows
-   * one more code, and counts that send.
+   * Stores a new challenge (kept for `ttlMs`) if the user is not locked and
+   * the send quota allows one more code, and counts that send.
    */
   createChallenge(challenge: ChallengeRecord, ttlMs: number, quota: SendQuota, now: number): Promise<SendResult>;
   getChallenge(userId: string, challengeId: string): Promise<ChallengeRecord | null>;
   /**
    * Replaces the challenge's code (the old one stops working at once), resets
-   * its attempts and expiry, if the cooldown since the last send has passed
-   * and the quota allows; counts the send.
+   * its attempts and expiry, if the user is not locked, the cooldown since the
+   * last send has passed and the quota allows; counts the send.
    */
   replaceChallengeCode(
     userId: string,

@@ -185,6 +185,9 @@ export function storeConformance(name: string, make: () => Promise<StoreFixture>
         const locked = await store.attemptChallenge(user, codes[1]!.id, HASH_B, LOCK, now + 10);
         expect(locked).toEqual({ status: 'locked', lockedUntil: now + 10 + LOCK.durationMs, locked: true });
         expect(await store.getLock(user, now + 20)).toBe(now + 10 + LOCK.durationMs);
+        // A locked user is sent no code, new or resent, and nothing is counted against the quota.
+        expect(await store.createChallenge(challenge(user, now), 600_000, { limit: 10, windowMs: 60_000 }, now + 20)).toEqual({ ok: false, lockedUntil: now + 10 + LOCK.durationMs });
+        expect(await store.replaceChallengeCode(user, codes[0]!.id, { hash: HASH_B, expiresAt: now + 600_000 }, 600_000, { limit: 10, windowMs: 60_000, cooldownMs: 0 }, now + 20)).toEqual({ status: 'locked', lockedUntil: now + 10 + LOCK.durationMs });
         const again = await store.attemptChallenge(user, codes[1]!.id, HASH_A, LOCK, now + 20);
         expect(again).toMatchObject({ status: 'locked', lockedUntil: now + 10 + LOCK.durationMs });
         expect(again.status === 'locked' && again.locked).toBeFalsy();

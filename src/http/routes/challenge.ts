@@ -1,11 +1,10 @@
 import type { Request, Response, Router } from 'express';
-import { maskEmailAddress } from '../../delivery/address.js';
 import { MfaError, NotFoundError } from '../../errors.js';
-import type { ChallengePurpose, DeviceRecord } from '../../stores/types.js';
+import type { ChallengePurpose } from '../../stores/types.js';
 import { requestContext } from '../context.js';
 import type { HttpDeps } from '../deps.js';
 import { signedOn } from '../required.js';
-import { livePending, readState, writeState } from '../session-state.js';
+import { deviceChoice, livePending, readState, writeState, type DeviceChoice } from '../session-state.js';
 import type { SignOnFlow } from '../signon.js';
 import { answerWithPassport } from './answer.js';
 import { handle } from './handle.js';
@@ -14,8 +13,8 @@ import { handle } from './handle.js';
 interface ActiveChallenge {
   purpose: Extract<ChallengePurpose, 'signon' | 'stepup'>;
   userId: string;
-  /** The session object that holds challengeId and deviceId. */
-  holder: { challengeId?: string; deviceId?: string };
+  /** The session object that holds challengeId and deviceId (and, for a sign-on, the device labels). */
+  holder: { challengeId?: string; deviceId?: string; devices?: DeviceChoice[] };
 }
 
 function active<User>(deps: HttpDeps<User>, req: Request): ActiveChallenge | undefined {
@@ -33,10 +32,10 @@ export function challengeRoutes<User>(deps: HttpDeps<User>, flow: SignOnFlow<Use
   const base = options.basePath;
 
   async function show(req: Request, res: Response, current: ActiveChallenge, error?: MfaError): Promise<void> {
-    const list = await devices.active(current.userId);
+    // A sign-on keeps the labels it was started with: no store read per page or per wrong code.
+    const list = current.holder.devices ?? (await devices.active(current.userId)).map(deviceChoice);
     const device = list.find((d) => d.id === current.holder.deviceId) ?? list[0];
     if (!device) throw new NotFoundError('You have no active authentication method. Add one under "Your authentication methods" first.', 'noDevice');
-    const label = (d: DeviceRecord) => (d.nickname ? `${d.nickname} (${maskEmailAddress(d.email)})` : maskEmailAddress(d.email));
     pages.render(
       req,
       res,
@@ -44,8 +43,8 @@ export function challengeRoutes<User>(deps: HttpDeps<User>, flow: SignOnFlow<Use
       {
         title: current.purpose === 'stepup' ? 'stepup.title' : 'challenge.title',
         purpose: current.purpose,
-        device: { id: device.id, label: label(device) },
-        others: list.filter((d) => d.id !== device.id).map((d) => ({ id: d.id, label: label(d) })),
+        device,
+        others: list.filter((d) => d.id !== device.id),
         sent: current.holder.challengeId !== undefined && current.holder.deviceId === device.id,
         codeLength: deps.options.emailMethod.otpLength,
         ...(error ? { error } : {}),
