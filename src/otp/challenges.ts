@@ -78,7 +78,6 @@ export class ChallengeService {
     );
     switch (result.status) {
       case 'missing':
-      case 'used':
         throw new NotFoundError('This sign-on has ended. Please sign on again.', 'ended');
       case 'too_soon':
         throw new RateLimitError('RESEND_TOO_SOON', seconds(result.retryAfterMs));
@@ -189,7 +188,6 @@ function attemptError(result: Exclude<Awaited<ReturnType<MfaStore['attemptChalle
     case 'exhausted':
       return new OtpError('TOO_MANY_ATTEMPTS', 'Too many wrong tries for this code. Send a new code.', 0);
     case 'expired':
-    case 'used':
     case 'missing':
       return new OtpError('OTP_EXPIRED', 'This code has expired or was already used. Send a new code.');
     case 'device_gone':

@@ -152,7 +152,6 @@ export class MemoryMfaStore implements MfaStore {
   ): Promise<ResendResult> {
     const record = this.liveChallenge(userId, challengeId, now);
     if (!record) return { status: 'missing' };
-    if (record.used) return { status: 'used' };
     const lockedUntil = this.users.get(userId)?.lockedUntil;
     if (lockedUntil !== undefined && lockedUntil > now) return { status: 'locked', lockedUntil };
     if (record.sentAt > 0 && now < record.sentAt + rules.cooldownMs) {
@@ -190,15 +189,15 @@ export class MemoryMfaStore implements MfaStore {
     }
     const record = this.liveChallenge(userId, challengeId, now);
     if (!state || !record) return { status: 'missing' };
-    if (record.used) return { status: 'used' };
     if (now >= record.expiresAt) return { status: 'expired' };
     if (record.attempts >= record.maxAttempts) return { status: 'exhausted' };
     if (state.devices.get(record.deviceId)?.status !== deviceStatusFor(record.purpose)) return { status: 'device_gone' };
     record.attempts += 1;
     if (sameHash(record.hash, hash)) {
-      record.used = true;
+      // Single use: the record goes at once; a replay finds nothing.
+      state.challenges.delete(challengeId);
       state.failures = undefined;
-      return { status: 'ok', challenge: copy(record) };
+      return { status: 'ok', challenge: { ...record, used: true } };
     }
     const counted = countIn(state.failures, lockout.windowMs, now);
     const failures = counted.count + 1;

@@ -107,16 +107,14 @@ export const GET_CHALLENGE = `return redis.call('HGETALL', KEYS[1])`;
 
 /**
  * KEYS: challenge, sends, lock. ARGV: hash, expiresAt, ttl, cooldownMs, limit, windowMs, now.
- * → {'ok'} | {'missing'} | {'used'} | {'locked', until} | {'too_soon', ms} | {'quota', ms}
+ * → {'ok'} | {'missing'} | {'locked', until} | {'too_soon', ms} | {'quota', ms}
  */
 export const REPLACE_CODE = WINDOW + `
 local now = tonumber(ARGV[7])
 if redis.call('EXISTS', KEYS[1]) == 0 then return {'missing'} end
-local c = redis.call('HMGET', KEYS[1], 'used', 'sentAt')
-if c[1] == '1' then return {'used'} end
 local lockedUntil = tonumber(redis.call('GET', KEYS[3]))
 if lockedUntil and lockedUntil > now then return {'locked', lockedUntil} end
-local sentAt = tonumber(c[2]) or 0
+local sentAt = tonumber(redis.call('HGET', KEYS[1], 'sentAt')) or 0
 local cooldown = tonumber(ARGV[4])
 if sentAt > 0 and now < sentAt + cooldown then return {'too_soon', sentAt + cooldown - now} end
 local sent, endsAt = window(KEYS[2], now, tonumber(ARGV[6]))
@@ -137,28 +135,28 @@ return 1
 
 /**
  * KEYS: challenge, failures, lock, devices. ARGV: hash, threshold, windowMs, durationMs, now.
- * → {'ok', fields…} | {'invalid', remaining} | {'missing'} | {'expired'} | {'used'} | {'exhausted'} | {'device_gone'} | {'locked', until, justLocked}
+ * → {'ok', fields…} | {'invalid', remaining} | {'missing'} | {'expired'} | {'exhausted'} | {'device_gone'} | {'locked', until, justLocked}
  */
 export const ATTEMPT = WINDOW + SAME + `
 local now = tonumber(ARGV[5])
 local lockedUntil = tonumber(redis.call('GET', KEYS[3]))
 if lockedUntil and lockedUntil > now then return {'locked', lockedUntil, 0} end
 if redis.call('EXISTS', KEYS[1]) == 0 then return {'missing'} end
-local c = redis.call('HMGET', KEYS[1], 'hash', 'attempts', 'maxAttempts', 'expiresAt', 'used', 'purpose', 'deviceId')
-if c[5] == '1' then return {'used'} end
+local c = redis.call('HMGET', KEYS[1], 'hash', 'attempts', 'maxAttempts', 'expiresAt', 'purpose', 'deviceId')
 if now >= tonumber(c[4]) then return {'expired'} end
 local attempts = tonumber(c[2])
 local max = tonumber(c[3])
 if attempts >= max then return {'exhausted'} end
-local device = redis.call('HGET', KEYS[4], c[7])
+local device = redis.call('HGET', KEYS[4], c[6])
 local wanted = 'ACTIVE'
-if c[6] == 'pairing' then wanted = 'ACTIVATION_REQUIRED' end
+if c[5] == 'pairing' then wanted = 'ACTIVATION_REQUIRED' end
 if not device or cjson.decode(device).status ~= wanted then return {'device_gone'} end
 attempts = redis.call('HINCRBY', KEYS[1], 'attempts', 1)
 if same(c[1], ARGV[1]) then
+  -- Single use: the record goes at once; a replay finds nothing.
   redis.call('HSET', KEYS[1], 'used', 1)
-  redis.call('DEL', KEYS[2])
   local out = redis.call('HGETALL', KEYS[1])
+  redis.call('DEL', KEYS[1], KEYS[2])
   table.insert(out, 1, 'ok')
   return out
 end

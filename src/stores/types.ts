@@ -66,7 +66,6 @@ export type SendResult = { ok: true } | { ok: false; retryAfterMs: number } | { 
 export type ResendResult =
   | { status: 'ok' }
   | { status: 'missing' }
-  | { status: 'used' }
   | { status: 'too_soon'; retryAfterMs: number }
   | { status: 'quota'; retryAfterMs: number }
   | { status: 'locked'; lockedUntil: number };
@@ -76,7 +75,6 @@ export type AttemptResult =
   | { status: 'invalid'; remainingAttempts: number }
   | { status: 'missing' }
   | { status: 'expired' }
-  | { status: 'used' }
   | { status: 'exhausted' }
   /** The device the code was sent to is gone, or no longer in the state the purpose needs. */
   | { status: 'device_gone' }
@@ -133,7 +131,8 @@ export interface MfaStore {
    * used, expired or out of attempts, or when its device is gone or not in
    * the state its purpose needs (ACTIVE; ACTIVATION_REQUIRED for pairing);
    * otherwise spends an attempt, compares
-   * `hash` in constant time, marks the challenge used on a match, and on a
+   * `hash` in constant time, deletes the challenge on a match (returning it
+   * marked used: a replay then finds nothing), and on a
    * miss counts a failure against the user, locking them per `lockout`.
    */
   attemptChallenge(

@@ -112,13 +112,13 @@ describe('the memory store directly', () => {
     return store;
   }
 
-  it('50 parallel attempts with the right hash: one ok, the rest see it used', async () => {
+  it('50 parallel attempts with the right hash: one ok, the rest find it gone', async () => {
     const store = await fresh();
     const now = Date.now();
     await store.createChallenge(record('c1', now), 120_000, quota, now);
     const results = await Promise.all(Array.from({ length: BURST }, () => store.attemptChallenge('u1', 'c1', RIGHT, lockout, now)));
     expect(results.filter((r) => r.status === 'ok')).toHaveLength(1);
-    expect(results.filter((r) => r.status === 'used')).toHaveLength(BURST - 1);
+    expect(results.filter((r) => r.status === 'missing')).toHaveLength(BURST - 1);
   });
 
   it('50 parallel wrong attempts against 3 tries: 3 invalid, the rest exhausted', async () => {

@@ -152,12 +152,14 @@ export function storeConformance(name: string, make: () => Promise<StoreFixture>
         expect(await store.attemptChallenge(user, c.id, HASH_A, LOCK, Date.now())).toEqual({ status: 'missing' });
       });
 
-      it('accepts the right hash once, then answers used', async () => {
+      it('accepts the right hash once, then forgets the challenge', async () => {
         const c = challenge(user, now);
         await store.createChallenge(c, 60_000, QUOTA, now);
         const ok = await store.attemptChallenge(user, c.id, HASH_A, LOCK, now);
         expect(ok).toEqual({ status: 'ok', challenge: { ...c, attempts: 1, used: true } });
-        expect(await store.attemptChallenge(user, c.id, HASH_A, LOCK, now)).toEqual({ status: 'used' });
+        // Gone at once: nothing is kept of a used code, and a replay finds nothing.
+        expect(await store.getChallenge(user, c.id)).toBeNull();
+        expect(await store.attemptChallenge(user, c.id, HASH_A, LOCK, now)).toEqual({ status: 'missing' });
       });
 
       it('counts wrong tries per code, then answers exhausted even for the right hash', async () => {
@@ -261,7 +263,7 @@ export function storeConformance(name: string, make: () => Promise<StoreFixture>
         const c = challenge(user, now);
         await store.createChallenge(c, 60_000, QUOTA, now);
         await store.attemptChallenge(user, c.id, HASH_A, LOCK, now);
-        expect(await store.replaceChallengeCode(user, c.id, { hash: HASH_B, expiresAt: now + 1 }, 60_000, { ...QUOTA, cooldownMs: 0 }, now + 1)).toEqual({ status: 'used' });
+        expect(await store.replaceChallengeCode(user, c.id, { hash: HASH_B, expiresAt: now + 1 }, 60_000, { ...QUOTA, cooldownMs: 0 }, now + 1)).toEqual({ status: 'missing' });
       });
 
       it('restores the previous code after an undelivered resend, and lifts the cooldown; deleteChallenge removes it', async () => {
@@ -289,7 +291,7 @@ export function storeConformance(name: string, make: () => Promise<StoreFixture>
         await store.createChallenge(c, 60_000, QUOTA, now);
         const results = await Promise.all(Array.from({ length: 50 }, () => store.attemptChallenge(user, c.id, HASH_A, LOCK, now)));
         expect(results.filter((r) => r.status === 'ok')).toHaveLength(1);
-        expect(results.filter((r) => r.status === 'used')).toHaveLength(49);
+        expect(results.filter((r) => r.status === 'missing')).toHaveLength(49);
       });
 
       it('50 parallel wrong guesses against 3 tries: 3 are evaluated, the rest refused', async () => {
@@ -321,8 +323,8 @@ export function storeConformance(name: string, make: () => Promise<StoreFixture>
             ...Array.from({ length: 10 }, () => store.attemptChallenge(user, c.id, HASH_A, { ...LOCK, threshold: 1_000 }, now + 1)),
           ]);
           const oldAccepted = attempts.some((a) => a.status === 'ok');
-          // Either the old code won before the resend (which then finds it used), or the resend won and the old code never works.
-          expect(oldAccepted).toBe(replaced.status === 'used');
+          // Either the old code won before the resend (which then finds it gone), or the resend won and the old code never works.
+          expect(oldAccepted).toBe(replaced.status === 'missing');
           const after = await store.attemptChallenge(user, c.id, HASH_A, { ...LOCK, threshold: 1_000 }, now + 2);
           expect(after.status === 'ok').toBe(false);
         }
