@@ -39,7 +39,7 @@ export class Pages {
   }
 
   /** What a page shows for an error, in the request's language. */
-  note(req: Request, error: unknown): ErrorNote {
+  note(error: unknown): ErrorNote {
     if (!(error instanceof MfaError)) return { code: 'SERVICE_UNAVAILABLE', key: 'SERVICE_UNAVAILABLE', vars: {} };
     return { code: error.code, key: error.key, vars: error.vars(), field: (error as { field?: string }).field };
   }
@@ -48,10 +48,10 @@ export class Pages {
     const flash = takeFlash(req);
     const helpers = messageHelpers(this.translator, localeOf(req));
     const given = locals.error;
-    const error = given instanceof MfaError || given instanceof Error ? this.note(req, given) : (given as ErrorNote | undefined) ?? (flash && 'error' in flash ? flash.error : undefined);
+    const error = given instanceof MfaError || given instanceof Error ? this.note(given) : (given as ErrorNote | undefined) ?? (flash && 'error' in flash ? flash.error : undefined);
     const notice = flash && 'notice' in flash ? helpers.t(flash.notice.key, flash.notice.vars) : null;
     const html = this.renderer.render(view, {
-      ...this.common(req, helpers),
+      ...this.common(helpers),
       csrfToken: csrfToken(req),
       notice,
       ...locals,
@@ -88,11 +88,11 @@ export class Pages {
       res.status(status);
       this.securityHeaders(res);
       res.type('html').send(this.renderer.render('message', {
-        ...this.common(req, helpers),
+        ...this.common(helpers),
         csrfToken: null,
         notice: null,
         title: helpers.t(title),
-        error: { code: this.note(req, error).code, message: helpers.errorText(this.note(req, error)) },
+        error: { code: this.note(error).code, message: helpers.errorText(this.note(error)) },
       }));
       return;
     }
@@ -109,7 +109,7 @@ export class Pages {
     res.type('css').send(this.stylesheet.body);
   }
 
-  private common(req: Request, helpers: ReturnType<typeof messageHelpers>) {
+  private common(helpers: ReturnType<typeof messageHelpers>) {
     return {
       ...helpers,
       basePath: this.config.basePath,

@@ -1,5 +1,5 @@
 import type { Request, Response } from 'express';
-import { MfaError, NoDeviceError } from '../errors.js';
+import { NoDeviceError } from '../errors.js';
 import { evaluatePolicy } from '../policy/evaluate.js';
 import { requestContext } from './context.js';
 import type { HttpDeps } from './deps.js';
@@ -76,7 +76,7 @@ export class SignOnFlow<User> {
         pending.challengeId = (await challenges.start(decision.device, 'signon', context)).id;
       } catch (error) {
         this.deps.pages.logCause(req, error);
-        state.flash = { error: this.deps.pages.note(req, error) };
+        state.flash = { error: this.deps.pages.note(error) };
       }
     }
     res.redirect(303, `${options.basePath}/${decision.action === 'challenge' ? 'challenge' : 'enroll'}`);

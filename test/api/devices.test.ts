@@ -3,7 +3,6 @@ import { agent, login, type TestApp } from '../helpers/app.js';
 import { codeFrom, SmtpSink } from '../helpers/smtp.js';
 import { call, expectError } from './openapi.js';
 import {
-  ALICE,
   MINUTE,
   addressOf,
   appWith,
@@ -41,8 +40,7 @@ const UNKNOWN_ID = '00000000-0000-4000-8000-000000000000';
 
 describe('GET /devices', () => {
   it('lists the signed-on user\'s devices, and GET /devices/{id} returns one', async () => {
-    const { a, u, email: ALICE } = await freshUser(t, sink);
-    const WORK = addressOf(u, 'work');
+    const { a, email: ALICE } = await freshUser(t, sink);
     const list = await call(a, 'get', '/devices');
     expect(list.status).toBe(200);
     expect(list.body.count).toBe(1);
@@ -124,7 +122,7 @@ describe('POST /devices', () => {
   });
 
   it('type is optional; a device without a nickname has nickname null', async () => {
-    const { a, u, email: ALICE } = await freshUser(t, sink);
+    const { a, u } = await freshUser(t, sink);
     const WORK = addressOf(u, 'work');
     const after = sink.count();
     const created = await call(a, 'post', '/devices', {}, { email: WORK });
@@ -134,7 +132,7 @@ describe('POST /devices', () => {
   });
 
   it('adding an address that waits for its code again sends a new code to the same device; the old code stops working', async () => {
-    const { a, u, email: ALICE } = await freshUser(t, sink);
+    const { a, u } = await freshUser(t, sink);
     const WORK = addressOf(u, 'work');
     const first = await createDevice(a, sink, WORK);
     const second = await createDevice(a, sink, WORK, { nickname: 'Work' });
@@ -174,16 +172,14 @@ describe('POST /devices', () => {
   });
 
   it('answers 400 VALIDATION_FAILED for a body that is not valid JSON', async () => {
-    const { a, u, email: ALICE } = await freshUser(t, sink);
-    const WORK = addressOf(u, 'work');
+    const { a } = await freshUser(t, sink);
     const res = await call(a, 'post', '/devices', {}, undefined, { raw: { type: 'application/json', text: '{"email": "eve@example.test"' } });
     expectError(res, 400, 'VALIDATION_FAILED');
     expect((await call(a, 'get', '/devices')).body.count).toBe(1);
   });
 
   it('answers 409 DEVICE_EXISTS for an address that is already a method (in any case)', async () => {
-    const { a, u, email: ALICE } = await freshUser(t, sink);
-    const WORK = addressOf(u, 'work');
+    const { a, email: ALICE } = await freshUser(t, sink);
     const after = sink.count();
     expectError(await call(a, 'post', '/devices', {}, { email: ALICE }), 409, 'DEVICE_EXISTS');
     expectError(await call(a, 'post', '/devices', {}, { email: ALICE.toUpperCase() }), 409, 'DEVICE_EXISTS');
@@ -192,7 +188,7 @@ describe('POST /devices', () => {
 
   it('answers 409 LIMIT_EXCEEDED with the limit past methods.email.maxDevices', async () => {
     const own = appWith(sink, { methods: { email: { maxDevices: 2 } } });
-    const { a, u, email: ALICE } = await freshUser(own, sink);
+    const { a, u } = await freshUser(own, sink);
     const WORK = addressOf(u, 'work');
     const HOME = addressOf(u, 'home');
     await createDevice(a, sink, WORK);
@@ -222,7 +218,6 @@ describe('POST /devices', () => {
     const own = appWith(sink, { methods: { email: { lockAfter: 1 } } });
     const { a, u, email: ALICE } = await freshUser(own, sink);
     const WORK = addressOf(u, 'work');
-    const HOME = addressOf(u, 'home');
     const { res: started, code } = await startAuthentication(a, sink, ALICE);
     const locking = await call(a, 'post', '/authentications/{id}/otp', { id: started.body.id }, { otp: wrongCode(code) });
     expectError(locking, 423, 'LOCKED');
@@ -237,7 +232,7 @@ describe('POST /devices', () => {
 
 describe('POST /devices/{id}/activate', () => {
   it('answers INVALID_OTP with remainingAttempts, then TOO_MANY_ATTEMPTS, after which even the right code is refused', async () => {
-    const { a, u, email: ALICE } = await freshUser(t, sink);
+    const { a, u } = await freshUser(t, sink);
     const WORK = addressOf(u, 'work');
     const { res: created, code } = await createDevice(a, sink, WORK);
     const id = created.body.id;
@@ -251,7 +246,7 @@ describe('POST /devices/{id}/activate', () => {
 
   it('answers OTP_EXPIRED once the code has outlived otpLifetime', async () => {
     const clock = fakeClock();
-    const { a, u, email: ALICE } = await freshUser(t, sink);
+    const { a, u } = await freshUser(t, sink);
     const WORK = addressOf(u, 'work');
     const { res: created, code } = await createDevice(a, sink, WORK);
     clock.advance(11 * MINUTE);
@@ -266,7 +261,7 @@ describe('POST /devices/{id}/activate', () => {
     ['a number', 123456],
     ['nothing', undefined],
   ])('answers 400 VALIDATION_FAILED (field otp) for %s, without using up a try', async (_name, otp) => {
-    const { a, u, email: ALICE } = await freshUser(t, sink);
+    const { a, u } = await freshUser(t, sink);
     const WORK = addressOf(u, 'work');
     const { res: created, code } = await createDevice(a, sink, WORK);
     const res = await call(a, 'post', '/devices/{id}/activate', { id: created.body.id }, otp === undefined ? {} : { otp });
@@ -275,7 +270,7 @@ describe('POST /devices/{id}/activate', () => {
   });
 
   it('accepts the code with spaces or dashes as a person types it', async () => {
-    const { a, u, email: ALICE } = await freshUser(t, sink);
+    const { a, u } = await freshUser(t, sink);
     const WORK = addressOf(u, 'work');
     const { res: created, code } = await createDevice(a, sink, WORK);
     const typed = `${code.slice(0, 3)} ${code.slice(3)}`;
@@ -285,17 +280,15 @@ describe('POST /devices/{id}/activate', () => {
   });
 
   it('answers 400 VALIDATION_FAILED for a device that is already active', async () => {
-    const { a, u, email: ALICE } = await freshUser(t, sink);
-    const WORK = addressOf(u, 'work');
+    const { a, email: ALICE } = await freshUser(t, sink);
     const id = await deviceIdOf(a, ALICE);
     expectError(await call(a, 'post', '/devices/{id}/activate', { id }, { otp: '123456' }), 400, 'VALIDATION_FAILED');
   });
 
   it('answers 423 LOCKED with lockedUntil when the wrong code locks the user (lockAfter)', async () => {
     const own = appWith(sink, { methods: { email: { lockAfter: 2 } } });
-    const { a, u, email: ALICE } = await freshUser(own, sink);
+    const { a, u } = await freshUser(own, sink);
     const WORK = addressOf(u, 'work');
-    const HOME = addressOf(u, 'home');
     const { res: created, code } = await createDevice(a, sink, WORK);
     const id = created.body.id;
     expectError(await call(a, 'post', '/devices/{id}/activate', { id }, { otp: wrongCode(code) }), 400, 'INVALID_OTP', { remainingAttempts: 2 });
@@ -309,7 +302,7 @@ describe('POST /devices/{id}/activate', () => {
 
 describe('POST /devices/{id}/resend', () => {
   it('answers 429 RESEND_TOO_SOON with retryAfter and a Retry-After header within the cooldown', async () => {
-    const { a, u, email: ALICE } = await freshUser(t, sink);
+    const { a, u } = await freshUser(t, sink);
     const WORK = addressOf(u, 'work');
     const { res: created } = await createDevice(a, sink, WORK);
     const after = sink.count();
@@ -323,7 +316,7 @@ describe('POST /devices/{id}/resend', () => {
 
   it('sends a new pairing code after the cooldown (200, with the new expiry); the previous code stops working', async () => {
     const clock = fakeClock();
-    const { a, u, email: ALICE } = await freshUser(t, sink);
+    const { a, u } = await freshUser(t, sink);
     const WORK = addressOf(u, 'work');
     const { res: created, code: first } = await createDevice(a, sink, WORK);
     clock.advance(31_000);
@@ -343,7 +336,7 @@ describe('POST /devices/{id}/resend', () => {
 
   it('sends a new code for a device whose code has expired', async () => {
     const clock = fakeClock();
-    const { a, u, email: ALICE } = await freshUser(t, sink);
+    const { a, u } = await freshUser(t, sink);
     const WORK = addressOf(u, 'work');
     const { res: created } = await createDevice(a, sink, WORK);
     clock.advance(20 * MINUTE);
@@ -356,9 +349,8 @@ describe('POST /devices/{id}/resend', () => {
 
   it('answers 429 SEND_LIMIT_EXCEEDED with retryAfter past sendLimit', async () => {
     const own = appWith(sink, { methods: { email: { sendLimit: 2, resendCooldown: 0 } } });
-    const { a, u, email: ALICE } = await freshUser(own, sink);
+    const { a, u } = await freshUser(own, sink);
     const WORK = addressOf(u, 'work');
-    const HOME = addressOf(u, 'home');
     const { res: created } = await createDevice(a, sink, WORK);
     const res = await call(a, 'post', '/devices/{id}/resend', { id: created.body.id });
     expectError(res, 429, 'SEND_LIMIT_EXCEEDED');
@@ -367,8 +359,7 @@ describe('POST /devices/{id}/resend', () => {
   });
 
   it('answers 400 VALIDATION_FAILED for a device that is already active', async () => {
-    const { a, u, email: ALICE } = await freshUser(t, sink);
-    const WORK = addressOf(u, 'work');
+    const { a, email: ALICE } = await freshUser(t, sink);
     const after = sink.count();
     expectError(await call(a, 'post', '/devices/{id}/resend', { id: await deviceIdOf(a, ALICE) }), 400, 'VALIDATION_FAILED');
     expect(mailsSince(sink, after)).toEqual([]);
@@ -411,8 +402,7 @@ describe('PATCH /devices/{id}', () => {
     ['a nickname that is not text', { nickname: 7 }, 'nickname'],
     ['default: false', { default: false }, 'default'],
   ])('answers 400 VALIDATION_FAILED for %s and changes nothing', async (_name, body, field) => {
-    const { a, u, email: ALICE } = await freshUser(t, sink);
-    const WORK = addressOf(u, 'work');
+    const { a, email: ALICE } = await freshUser(t, sink);
     const id = await deviceIdOf(a, ALICE);
     const before = (await call(a, 'get', '/devices/{id}', { id })).body;
     expectError(await call(a, 'patch', '/devices/{id}', { id }, body), 400, 'VALIDATION_FAILED', { field });
@@ -420,7 +410,7 @@ describe('PATCH /devices/{id}', () => {
   });
 
   it('answers 400 VALIDATION_FAILED when a device waiting for its code is made the default', async () => {
-    const { a, u, email: ALICE } = await freshUser(t, sink);
+    const { a, u } = await freshUser(t, sink);
     const WORK = addressOf(u, 'work');
     const { res: created } = await createDevice(a, sink, WORK);
     expectError(await call(a, 'patch', '/devices/{id}', { id: created.body.id }, { default: true }), 400, 'VALIDATION_FAILED', { field: 'default' });
@@ -428,8 +418,7 @@ describe('PATCH /devices/{id}', () => {
   });
 
   it('answers 403 FORBIDDEN when a user who is not an admin blocks their own device', async () => {
-    const { a, u, email: ALICE } = await freshUser(t, sink);
-    const WORK = addressOf(u, 'work');
+    const { a, email: ALICE } = await freshUser(t, sink);
     const id = await deviceIdOf(a, ALICE);
     expectError(await call(a, 'patch', '/devices/{id}', { id }, { status: 'BLOCKED' }), 403, 'FORBIDDEN');
     expect((await call(a, 'get', '/devices/{id}', { id })).body.status).toBe('ACTIVE');
@@ -455,7 +444,7 @@ describe('DELETE /devices/{id}', () => {
   });
 
   it('removes a device that waits for its code without a notice; its pairing code is dead', async () => {
-    const { a, u, email: ALICE } = await freshUser(t, sink);
+    const { a, u } = await freshUser(t, sink);
     const WORK = addressOf(u, 'work');
     const { res: created, code } = await createDevice(a, sink, WORK);
     const after = sink.count();
