@@ -38,13 +38,8 @@ export interface MfaEvent {
   userAgent?: string;
 }
 
-export interface MfaEvents {
-  on(event: 'event', listener: (event: MfaEvent) => void): this;
-  off(event: 'event', listener: (event: MfaEvent) => void): this;
-}
-
 /** Publishes audit events; a throwing listener is the app's bug, not a reason to fail a sign-on. */
-export class EventBus extends EventEmitter implements MfaEvents {
+export class EventBus extends EventEmitter {
   constructor(private readonly onListenerError: (error: unknown) => void) {
     super();
   }

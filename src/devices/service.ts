@@ -60,6 +60,14 @@ export class DeviceService {
     return (await this.store.listDevices(userId)).sort((a, b) => Number(b.isDefault) - Number(a.isDefault));
   }
 
+  /**
+   * Whether the user has a device beyond one waiting for its pairing code
+   * (active or blocked): such a user no longer pairs during sign-on.
+   */
+  async hasPairedDevice(userId: string): Promise<boolean> {
+    return (await this.store.listDevices(userId)).some((d) => d.status !== 'ACTIVATION_REQUIRED');
+  }
+
   /** Active devices, the default one first. */
   async active(userId: string): Promise<DeviceRecord[]> {
     return (await this.records(userId)).filter((d) => d.status === 'ACTIVE');

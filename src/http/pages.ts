@@ -48,7 +48,7 @@ export class Pages {
     const flash = takeFlash(req);
     const helpers = messageHelpers(this.translator, localeOf(req));
     const given = locals.error;
-    const error = given instanceof MfaError || given instanceof Error ? this.note(given) : (given as ErrorNote | undefined) ?? (flash && 'error' in flash ? flash.error : undefined);
+    const error = given instanceof Error ? this.note(given) : (given as ErrorNote | undefined) ?? (flash && 'error' in flash ? flash.error : undefined);
     const notice = flash && 'notice' in flash ? helpers.t(flash.notice.key, flash.notice.vars) : null;
     const html = this.renderer.render(view, {
       ...this.common(helpers),

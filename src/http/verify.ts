@@ -39,7 +39,7 @@ export function createVerify<User>(deps: HttpDeps<User>, flow: SignOnFlow<User>)
       await challenges.verify(pending.userId, pending.challengeId, otp, 'signon', context, pending.deviceId);
     } else if (purpose === 'pairing') {
       if (pending?.stage !== 'enroll' || !pending.enrollDeviceId) return failure(ENDED());
-      if ((await devices.records(pending.userId)).some((d) => d.status !== 'ACTIVATION_REQUIRED')) return failure(ENDED());
+      if (await devices.hasPairedDevice(pending.userId)) return failure(ENDED());
       await devices.activate(pending.userId, pending.enrollDeviceId, otp, context);
     } else {
       throw new TypeError(`express-mfa: MfaStrategy needs { purpose: 'signon' | 'pairing' | 'stepup' }, got ${String(purpose)}.`);

@@ -30,7 +30,7 @@ export function enrollRoutes<User>(deps: HttpDeps<User>, flow: SignOnFlow<User>,
    * another address.
    */
   async function stillWithoutDevice(res: Response, pending: PendingSignOn): Promise<boolean> {
-    if (!(await devices.records(pending.userId)).some((d) => d.status !== 'ACTIVATION_REQUIRED')) return true;
+    if (!(await devices.hasPairedDevice(pending.userId))) return true;
     pending.stage = 'decide';
     delete pending.enrollDeviceId;
     res.redirect(303, `${base}/challenge`);
