@@ -1,6 +1,6 @@
 import type { ErrorRequestHandler, RequestHandler } from 'express';
 import defaultPassport from 'passport';
-import { DeviceService, type CreateDeviceInput, type Device, type DeviceUpdate } from './devices/service.js';
+import { DeviceService, type CreateDeviceInput, type Device, type DeviceUpdate, type RemoveOptions } from './devices/service.js';
 import { EmailSender, LogTransport } from './delivery/email.js';
 import { NotFoundError, ValidationError } from './errors.js';
 import { parseChallengeId, publicChallengeId } from './otp/challenge-id.js';
@@ -19,6 +19,7 @@ import { MfaStrategy } from './passport/strategy.js';
 import { Renderer } from './render.js';
 import { Translator } from './i18n/translator.js';
 import { chooseLocale } from './http/locale.js';
+import { SecurityStamps } from './policy/stamps.js';
 import { MemoryMfaStore } from './stores/memory.js';
 import type { MfaStore } from './stores/types.js';
 
@@ -31,15 +32,20 @@ export interface DevicesApi {
   activate(userId: string, deviceId: string, otp: string, context?: RequestContext): Promise<Device>;
   resend(userId: string, deviceId: string, context?: RequestContext): Promise<Challenge>;
   update(userId: string, deviceId: string, update: DeviceUpdate, context?: RequestContext): Promise<Device>;
-  remove(userId: string, deviceId: string, context?: RequestContext): Promise<void>;
+  /** Refuses the user's last active method unless `options.allowLast` (an administrator's removal). */
+  remove(userId: string, deviceId: string, context?: RequestContext, options?: RemoveOptions): Promise<void>;
 }
 
 /** The app's own code asking a user for a one-time passcode (to confirm a payment, say). */
 export interface ChallengesApi {
   /** Sends a code to the device (default: the user's default device). */
   start(userId: string, options?: { deviceId?: string }, context?: RequestContext): Promise<Challenge>;
-  /** Checks the answer; resolves with the completed challenge, or throws an MfaError. */
-  verify(challengeId: string, otp: string, context?: RequestContext): Promise<Challenge>;
+  /**
+   * Checks the answer to a challenge of `userId` (the user the app is asking,
+   * such as req.user's id); another user's challenge is NOT_FOUND. Resolves
+   * with the completed challenge, or throws an MfaError.
+   */
+  verify(userId: string, challengeId: string, otp: string, context?: RequestContext): Promise<Challenge>;
 }
 
 export interface MfaMiddleware<User = any> extends RequestHandler {
@@ -53,6 +59,11 @@ export interface MfaMiddleware<User = any> extends RequestHandler {
   errorHandler(): ErrorRequestHandler;
   devices: DevicesApi;
   challenges: ChallengesApi;
+  /**
+   * Ends every "verified recently on this browser" exception of the user:
+   * call it when the password changes, or the account may be in other hands.
+   */
+  revoke(userId: string): Promise<void>;
   on(event: 'event', listener: (event: MfaEvent) => void): MfaMiddleware<User>;
   off(event: 'event', listener: (event: MfaEvent) => void): MfaMiddleware<User>;
   /** The Passport strategy that answers codes, registered as 'mfa' on the app's Passport. */
@@ -85,8 +96,9 @@ export function mfa<User = any>(options: MfaOptions<User>): MfaMiddleware<User> 
   const events = new EventBus((error) => logger.error('an "event" listener threw', error));
   const translator = new Translator(resolved.messages);
   const sender = new EmailSender(renderer, translator, resolved.email.transport ?? new LogTransport(logger), resolved.email.from, resolved.branding);
+  const stamps = new SecurityStamps(store);
   const challenges = new ChallengeService(store, sender, resolved.emailMethod, resolved.secret, events, now);
-  const devices = new DeviceService(store, challenges, sender, resolved.emailMethod, events, logger, now);
+  const devices = new DeviceService(store, challenges, sender, resolved.emailMethod, events, logger, stamps, now);
   const pages = new Pages(renderer, translator, {
     basePath: resolved.basePath,
     homePath: resolved.successRedirect,
@@ -103,6 +115,7 @@ export function mfa<User = any>(options: MfaOptions<User>): MfaMiddleware<User> 
     events,
     pages,
     recent: new RecentMfaCookie(resolved.secret),
+    stamps,
     translator,
     now,
   };
@@ -119,7 +132,7 @@ export function mfa<User = any>(options: MfaOptions<User>): MfaMiddleware<User> 
     activate: (userId, deviceId, otp, context) => devices.activate(userId, deviceId, otp, context),
     resend: (userId, deviceId, context) => devices.resend(userId, deviceId, context),
     update: (userId, deviceId, update, context) => devices.update(userId, deviceId, update, context),
-    remove: (userId, deviceId, context) => devices.remove(userId, deviceId, context),
+    remove: (userId, deviceId, context, removeOptions) => devices.remove(userId, deviceId, context, removeOptions),
   };
 
   const challengesApi: ChallengesApi = {
@@ -131,8 +144,10 @@ export function mfa<User = any>(options: MfaOptions<User>): MfaMiddleware<User> 
       const challenge = await challenges.start(device, 'stepup', context);
       return { ...challenge, id: publicChallengeId(userId, challenge.id) };
     },
-    async verify(challengeId, otp, context = {}) {
-      const { userId, id } = parseChallengeId(challengeId);
+    async verify(userId, challengeId, otp, context = {}) {
+      const parsed = parseChallengeId(challengeId);
+      if (typeof userId !== 'string' || parsed.userId !== userId) throw new NotFoundError('No such authentication.');
+      const { id } = parsed;
       const record = await challenges.verify(userId, id, otp, 'stepup', context);
       const device = await devices.get(userId, record.deviceId);
       return {
@@ -159,6 +174,7 @@ export function mfa<User = any>(options: MfaOptions<User>): MfaMiddleware<User> 
     },
     devices: devicesApi,
     challenges: challengesApi,
+    revoke: (userId: string) => stamps.renew(userId),
     on(event: 'event', listener: (event: MfaEvent) => void) {
       events.on(event, listener);
       return middleware;

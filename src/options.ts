@@ -61,6 +61,8 @@ export interface EmailMethodOptions {
   sendLimit?: number;
   /** Default '15m'. */
   sendWindow?: Duration;
+  /** Pairing codes one address can be sent within sendWindow, whichever accounts ask. Default 5. */
+  recipientSendLimit?: number;
   /** Devices a user can have. Default 5. */
   maxDevices?: number;
   /** Ask for a nickname when pairing. Default true. */
@@ -107,6 +109,8 @@ export interface MfaOptions<User = any> {
   logger?: Logger;
   /** Whether the request may manage other users' devices (and unlock users) through the API. Default: nobody may. */
   admin?: (req: any) => boolean | Promise<boolean>;
+  /** An administrator's changes to other users need the administrator's own MFA within recentMfa. Default true. */
+  adminRequiresMfa?: boolean;
   /** The language for a request: return a tag such as 'fr' or 'de-CH', or nothing to follow Accept-Language. */
   locale?: (req: any, user: User | undefined) => string | null | undefined;
   /** Messages by language: a new language, or single messages that replace the shipped ones ({ en: { 'challenge.title': '…' } }). */
@@ -153,6 +157,7 @@ export interface ResolvedEmailMethod {
   resendCooldownMs: number;
   sendLimit: number;
   sendWindowMs: number;
+  recipientSendLimit: number;
   maxDevices: number;
   nickname: boolean;
 }
@@ -174,6 +179,7 @@ export interface ResolvedOptions<User = any> {
   contentSecurityPolicy: boolean;
   logger: Logger;
   admin?: (req: unknown) => boolean | Promise<boolean>;
+  adminRequiresMfa: boolean;
   locale?: (req: unknown, user: User | undefined) => string | null | undefined;
   messages: Record<string, Record<string, string>>;
   branding: Branding;
@@ -184,12 +190,12 @@ export const DEFAULT_POLICY = 'default';
 
 const TOP_KEYS = [
   'secret', 'store', 'passport', 'basePath', 'loginPath', 'successRedirect', 'user', 'email', 'policy',
-  'policies', 'methods', 'recentMfa', 'views', 'contentSecurityPolicy', 'logger', 'admin', 'locale', 'messages', 'branding',
+  'policies', 'methods', 'recentMfa', 'views', 'contentSecurityPolicy', 'logger', 'admin', 'adminRequiresMfa', 'locale', 'messages', 'branding',
 ] as const;
 const POLICY_KEYS = ['methods', 'skip', 'skipNetworks', 'skipWithin', 'noDevice', 'enrollAddress', 'deviceSelection'] as const;
 const METHOD_KEYS = [
   'otpLength', 'otpLifetime', 'attemptsPerCode', 'lockAfter', 'lockWindow', 'lockDuration',
-  'resendCooldown', 'sendLimit', 'sendWindow', 'maxDevices', 'nickname',
+  'resendCooldown', 'sendLimit', 'sendWindow', 'recipientSendLimit', 'maxDevices', 'nickname',
 ] as const;
 
 export const EMAIL_METHOD_DEFAULTS: ResolvedEmailMethod = {
@@ -202,6 +208,7 @@ export const EMAIL_METHOD_DEFAULTS: ResolvedEmailMethod = {
   resendCooldownMs: 30_000,
   sendLimit: 5,
   sendWindowMs: 15 * 60_000,
+  recipientSendLimit: 5,
   maxDevices: 5,
   nickname: true,
 };
@@ -333,6 +340,7 @@ function resolveEmailMethod(value: unknown): ResolvedEmailMethod {
     resendCooldownMs: duration('methods.email.resendCooldown', value.resendCooldown, d.resendCooldownMs),
     sendLimit: integer('methods.email.sendLimit', value.sendLimit, d.sendLimit, 1),
     sendWindowMs: duration('methods.email.sendWindow', value.sendWindow, d.sendWindowMs, 1000),
+    recipientSendLimit: integer('methods.email.recipientSendLimit', value.recipientSendLimit, d.recipientSendLimit, 1),
     maxDevices: integer('methods.email.maxDevices', value.maxDevices, d.maxDevices, 1, 100),
     nickname: (value.nickname as boolean | undefined) ?? d.nickname,
   };
@@ -426,6 +434,7 @@ export function resolveOptions<User>(options: MfaOptions<User>, env: NodeJS.Proc
   if (options.admin !== undefined && typeof options.admin !== 'function') {
     fail('admin must be a function (req) => boolean, e.g. admin: (req) => req.user?.role === "admin".');
   }
+  if (options.adminRequiresMfa !== undefined && typeof options.adminRequiresMfa !== 'boolean') fail('adminRequiresMfa must be true or false.');
 
   return {
     secret,
@@ -444,6 +453,7 @@ export function resolveOptions<User>(options: MfaOptions<User>, env: NodeJS.Proc
     contentSecurityPolicy: options.contentSecurityPolicy ?? true,
     logger,
     admin: options.admin,
+    adminRequiresMfa: options.adminRequiresMfa ?? true,
     locale: options.locale as ResolvedOptions<User>['locale'],
     messages: messages as Record<string, Record<string, string>>,
     branding: branding as Branding,

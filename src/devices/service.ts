@@ -5,6 +5,7 @@ import type { EventBus, RequestContext } from '../events.js';
 import type { Logger, ResolvedEmailMethod } from '../options.js';
 import type { Challenge, ChallengeService } from '../otp/challenges.js';
 import { newId } from '../otp/code.js';
+import type { SecurityStamps } from '../policy/stamps.js';
 import type { DeviceRecord, DeviceStatus, MfaStore } from '../stores/types.js';
 
 /** An authentication device as the app and the API see it. */
@@ -29,6 +30,11 @@ export interface CreateDeviceInput {
   nickname?: unknown;
 }
 
+export interface RemoveOptions {
+  /** Removes the user's last active method too: for an administrator, never for the user. Default false. */
+  allowLast?: boolean;
+}
+
 export interface DeviceUpdate {
   nickname?: unknown;
   /** true makes this device the default one. */
@@ -44,6 +50,7 @@ export class DeviceService {
     private readonly method: ResolvedEmailMethod,
     private readonly events: EventBus,
     private readonly logger: Logger,
+    private readonly stamps: SecurityStamps,
     private readonly now: () => number = Date.now,
   ) {}
 
@@ -107,6 +114,7 @@ export class DeviceService {
         activatedAt: null,
         activationChallengeId: null,
       };
+      await this.stamps.renew(userId);
       if (!(await this.store.insertDevice(device, this.method.maxDevices))) throw new LimitExceededError(this.method.maxDevices);
       this.events.publish('device.created', userId, context, { deviceId: device.id });
     } else if (device.activationChallengeId) {
@@ -152,6 +160,7 @@ export class DeviceService {
       activatedAt: now,
       activationChallengeId: null,
     };
+    await this.stamps.renew(userId);
     if (!(await this.store.insertDevice(device, this.method.maxDevices))) throw new LimitExceededError(this.method.maxDevices);
     device.isDefault = await this.store.setDefaultDevice(userId, device.id, true);
     this.events.publish('device.created', userId, context, { deviceId: device.id });
@@ -164,8 +173,11 @@ export class DeviceService {
   async block(userId: string, deviceId: string, context: RequestContext = {}): Promise<Device> {
     const device = await this.record(userId, deviceId);
     if (device.status === 'BLOCKED') return toDevice(device);
+    await this.stamps.renew(userId);
     const blocked = await this.store.updateDevice(userId, deviceId, { status: 'BLOCKED', updatedAt: this.now() });
     if (!blocked) throw new NotFoundError('No such authentication method.', 'device');
+    // Codes already sent must not come back to life should the device be unblocked.
+    await this.store.deleteDeviceChallenges(userId, deviceId);
     this.events.publish('device.blocked', userId, context, { deviceId });
     return toDevice(blocked);
   }
@@ -175,6 +187,7 @@ export class DeviceService {
     const device = await this.record(userId, deviceId);
     if (device.status !== 'BLOCKED') return toDevice(device);
     const status = device.activatedAt === null ? 'ACTIVATION_REQUIRED' : 'ACTIVE';
+    await this.stamps.renew(userId);
     const unblocked = await this.store.updateDevice(userId, deviceId, { status, updatedAt: this.now() });
     if (!unblocked) throw new NotFoundError('No such authentication method.', 'device');
     this.events.publish('device.unblocked', userId, context, { deviceId });
@@ -183,11 +196,12 @@ export class DeviceService {
 
   /** Removes every device of the user (an admin resetting a user who lost all of them). */
   async removeAll(userId: string, context: RequestContext = {}): Promise<number> {
+    await this.stamps.renew(userId);
     const devices = await this.store.listDevices(userId);
     for (const device of devices) {
       const removed = await this.store.deleteDevice(userId, device.id);
       if (!removed) continue;
-      if (removed.activationChallengeId) await this.challenges.cancel(userId, removed.activationChallengeId);
+      await this.store.deleteDeviceChallenges(userId, removed.id);
       this.events.publish('device.removed', userId, context, { deviceId: removed.id });
     }
     return devices.length;
@@ -209,6 +223,7 @@ export class DeviceService {
     const device = await this.pendingActivation(userId, deviceId);
     if (!device.activationChallengeId) throw new OtpError('OTP_EXPIRED', 'This code has expired or was already used. Send a new code.');
     await this.challenges.verify(userId, device.activationChallengeId, otp, 'pairing', context, deviceId);
+    await this.stamps.renew(userId);
     const now = this.now();
     const activated = await this.store.updateDevice(userId, deviceId, {
       status: 'ACTIVE',
@@ -239,11 +254,21 @@ export class DeviceService {
     return toDevice(device);
   }
 
-  /** Removes a device; when it was the default, the oldest active one takes over. */
-  async remove(userId: string, deviceId: string, context: RequestContext = {}): Promise<void> {
-    const removed = await this.store.deleteDevice(userId, deviceId);
-    if (!removed) throw new NotFoundError('No such authentication method.', 'device');
-    if (removed.activationChallengeId) await this.challenges.cancel(userId, removed.activationChallengeId);
+  /**
+   * Removes a device; when it was the default, the oldest active one takes
+   * over. The user's last active method stays unless `allowLast`: without
+   * it, the account would sign on with the password alone, or pair anew.
+   */
+  async remove(userId: string, deviceId: string, context: RequestContext = {}, options: RemoveOptions = {}): Promise<void> {
+    await this.record(userId, deviceId);
+    await this.stamps.renew(userId);
+    // The rule is checked in the store's atomic delete: two parallel removals cannot both pass it.
+    const removed = await this.store.deleteDevice(userId, deviceId, { keepLastActive: !options.allowLast });
+    if (!removed) {
+      await this.record(userId, deviceId);
+      throw new ValidationError('This is your only method: add another one before you remove it.', 'device');
+    }
+    await this.store.deleteDeviceChallenges(userId, deviceId);
     if (removed.isDefault) {
       const [next] = (await this.store.listDevices(userId)).filter((d) => d.status === 'ACTIVE');
       if (next) await this.store.setDefaultDevice(userId, next.id);

@@ -4,6 +4,7 @@ import type { PassportLike, ResolvedOptions } from '../options.js';
 import type { Translator } from '../i18n/translator.js';
 import type { ChallengeService } from '../otp/challenges.js';
 import type { Pages } from './pages.js';
+import type { SecurityStamps } from '../policy/stamps.js';
 import type { RecentMfaCookie } from './remember.js';
 
 /** What the HTTP layer is built from; mfa() wires one of these. */
@@ -15,6 +16,7 @@ export interface HttpDeps<User = any> {
   events: EventBus;
   pages: Pages;
   recent: RecentMfaCookie;
+  stamps: SecurityStamps;
   translator: Translator;
   now: () => number;
 }

@@ -1,6 +1,7 @@
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
+import { DEFAULT_POLICY } from '../options.js';
 import type { HttpDeps } from './deps.js';
-import { readState, sessionBag, writeState } from './session-state.js';
+import { readState, regenerateSession, sessionBag, writeState } from './session-state.js';
 
 /**
  * Runs on every request: a session that Passport logged in without this
@@ -14,32 +15,40 @@ export function gate<User>(deps: HttpDeps<User>): RequestHandler {
   const id = options.user.id;
 
   return function mfaGate(req: Request, _res: Response, next: NextFunction): void {
-    const login = sessionBag(req)?.[key] as { user?: unknown } | undefined;
-    if (login?.user === undefined) return next();
+    const bag = sessionBag(req);
+    const login = bag?.[key] as { user?: unknown } | undefined;
+    const state = readState(req);
+    if (login?.user === undefined) {
+      // A record outlives its login only by mistake (a logout with keepSessionInfo): it must vouch for no later login.
+      if (state?.auth !== undefined || state?.stepUp !== undefined) {
+        delete state.auth;
+        delete state.stepUp;
+      }
+      return next();
+    }
     const user = req.user;
     if (user === undefined) {
       return next(new Error('express-mfa: the session has a Passport login but req.user is not set; mount app.use(auth) after app.use(passport.session()).'));
     }
-    const auth = readState(req)?.auth;
     const userId = id(user as User);
-    if (auth !== undefined && auth.userId === userId) return next();
+    if (state?.auth !== undefined && state.auth.userId === userId) return next();
 
-    const state = writeState(req);
-    state.pending = {
-      ref: login.user,
-      userId,
-      policy: auth?.policy ?? 'default',
-      startedAt: now(),
-      stage: 'decide',
-      profileEmail: options.user.email?.(user as User) ?? null,
-    };
-    delete state.auth;
-    delete state.stepUp;
-    delete login.user;
     req.user = undefined;
-    options.logger.warn(
-      `user ${userId} was logged in without the sign-on policy; the login is now a pending sign-on. Sign users on with auth.authenticate(), not passport.authenticate().`,
-    );
-    next();
+    // The login's session id may be one the browser was given by someone else; the pending sign-on gets a new one.
+    regenerateSession(req).then(() => {
+      writeState(req).pending = {
+        ref: login.user,
+        userId,
+        // Whatever policy an earlier user of this browser signed on under, the taken-back login gets the default one.
+        policy: DEFAULT_POLICY,
+        startedAt: now(),
+        stage: 'decide',
+        profileEmail: options.user.email?.(user as User) ?? null,
+      };
+      options.logger.warn(
+        `user ${userId} was logged in without the sign-on policy; the login is now a pending sign-on. Sign users on with auth.authenticate() or auth.logIn(), not passport.authenticate() or req.login().`,
+      );
+      next();
+    }, next);
   };
 }

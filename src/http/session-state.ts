@@ -85,6 +85,29 @@ export function livePending(req: Request, now: number): PendingSignOn | undefine
   return undefined;
 }
 
+type Regenerate = (done: (err?: unknown) => void) => void;
+
+/**
+ * A new session id, keeping only returnTo (Passport's convention) of the old
+ * session: whatever an id planted before the password step held, or could
+ * later hold, stays with that old id.
+ */
+export function regenerateSession(req: Request): Promise<void> {
+  const bag = sessionBag(req);
+  const regenerate = (bag as { regenerate?: Regenerate } | undefined)?.regenerate;
+  if (!bag || typeof regenerate !== 'function') {
+    return Promise.reject(new Error('express-mfa: req.session is missing; mount express-session before express-mfa, and check that its store is up.'));
+  }
+  const returnTo = bag.returnTo;
+  return new Promise((resolve, reject) =>
+    regenerate.call(bag, (err) => {
+      if (err) return reject(err);
+      if (returnTo !== undefined) sessionBag(req)!.returnTo = returnTo;
+      resolve();
+    }),
+  );
+}
+
 /** The library's state, created when missing; throws when there is no session at all. */
 export function writeState(req: Request): MfaSessionState {
   const bag = sessionBag(req);

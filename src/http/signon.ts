@@ -5,7 +5,16 @@ import { requestContext } from './context.js';
 import type { HttpDeps } from './deps.js';
 import { safeReturnTo } from './return-to.js';
 import { csrfToken, freshCsrfToken } from './csrf.js';
-import { deviceChoice, SESSION_KEY, sessionBag, writeState, type MfaSessionState, type PendingSignOn, type SignedOn } from './session-state.js';
+import {
+  deviceChoice,
+  regenerateSession,
+  SESSION_KEY,
+  sessionBag,
+  writeState,
+  type MfaSessionState,
+  type PendingSignOn,
+  type SignedOn,
+} from './session-state.js';
 
 type LogIn = (user: unknown, options: { keepSessionInfo: boolean }, done: (err?: unknown) => void) => void;
 
@@ -36,7 +45,7 @@ export class SignOnFlow<User> {
    * or makes a pending sign-on and sends the user to answer or pair a device.
    */
   async begin(req: Request, res: Response, user: User, policyName: string): Promise<void> {
-    const { options, devices, challenges, events, recent, now } = this.deps;
+    const { options, devices, challenges, events, recent, stamps, now } = this.deps;
     const policy = options.policies.get(policyName)!;
     const userId = this.userId(user);
     const context = requestContext(req);
@@ -45,7 +54,7 @@ export class SignOnFlow<User> {
       userId,
       ip: req.ip,
       request: req,
-      lastMfaAt: policy.skipWithinMs === false ? null : recent.read(req, userId),
+      lastMfaAt: async () => (recent.present(req) ? recent.read(req, userId, await stamps.current(userId)) : null),
       now: now(),
       devices: () => devices.records(userId),
     });
@@ -64,9 +73,10 @@ export class SignOnFlow<User> {
       stage: decision.action,
       profileEmail: options.user.email?.(user) ?? null,
     };
+    // A new session id before the pending sign-on is written: it must never sit under an id planted in the browser.
+    await regenerateSession(req);
     const state = writeState(req);
     state.pending = pending;
-    delete state.stepUp;
     // Made now, while the session is written anyway, so that showing the next page writes nothing.
     csrfToken(req);
     if (decision.action === 'challenge') {
@@ -88,11 +98,11 @@ export class SignOnFlow<User> {
    * session (never the pending sign-on), on a step-up everything does.
    */
   async complete(req: Request, res: Response, user: User, signedOn: SignedOn, reason: string): Promise<void> {
-    const { options, events, recent } = this.deps;
+    const { options, events, recent, stamps } = this.deps;
     const target = await this.establish(req, user, signedOn);
     const policy = options.policies.get(signedOn.policy);
     if (signedOn.mfaAt !== null && policy && policy.skipWithinMs !== false) {
-      recent.set(req, res, signedOn.userId, signedOn.mfaAt, policy.skipWithinMs);
+      recent.set(req, res, signedOn.userId, await stamps.current(signedOn.userId), signedOn.mfaAt, policy.skipWithinMs);
     }
     events.publish('signon.completed', signedOn.userId, requestContext(req), { amr: signedOn.amr, reason });
     res.redirect(303, safeReturnTo(target) ?? options.successRedirect);

@@ -4,6 +4,7 @@ import { LockedError, MfaError, NotFoundError, OtpError, RateLimitError, Validat
 import type { EventBus, RequestContext } from '../events.js';
 import type { ResolvedEmailMethod } from '../options.js';
 import type { ChallengePurpose, ChallengeRecord, DeviceRecord, MfaStore } from '../stores/types.js';
+import { createHmac } from 'node:crypto';
 import { generateCode, hashCode, newId, normalizeCode } from './code.js';
 
 /** A challenge as callers see it: never the code, never its hash. */
@@ -33,10 +34,9 @@ export class ChallengeService {
 
   /** Sends a fresh code to the device for `purpose`. */
   async start(device: DeviceRecord, purpose: ChallengePurpose, context: RequestContext = {}): Promise<Challenge> {
-    if (device.status !== (purpose === 'pairing' ? 'ACTIVATION_REQUIRED' : 'ACTIVE')) {
-      throw new ValidationError('This method cannot receive codes right now.', 'deviceId');
-    }
+    usable(device, purpose);
     const now = this.now();
+    await this.recipientQuota(device, purpose, now);
     const id = newId();
     const code = generateCode(this.method.otpLength);
     const record: ChallengeRecord = {
@@ -65,6 +65,8 @@ export class ChallengeService {
     const now = this.now();
     const current = await this.store.getChallenge(device.userId, challengeId);
     if (!current || current.deviceId !== device.id) throw new NotFoundError('This sign-on has ended. Please sign on again.', 'ended');
+    usable(device, current.purpose);
+    await this.recipientQuota(device, current.purpose, now);
     const code = generateCode(this.method.otpLength);
     const hash = hashCode(this.secret, { userId: device.userId, challengeId, purpose: current.purpose }, code);
     const expiresAt = now + this.method.otpLifetimeMs;
@@ -142,6 +144,20 @@ export class ChallengeService {
     this.events.publish('user.unlocked', userId, context);
   }
 
+  /**
+   * Pairing codes go to addresses nobody has proved yet: each address has a
+   * send quota of its own, shared by every account, so that no one can have
+   * the server mail codes to a stranger's inbox without end. Codes for an
+   * active device are bounded by the user's quota alone, so that strangers
+   * pairing someone's address cannot stop that person's sign-on codes.
+   */
+  private async recipientQuota(device: DeviceRecord, purpose: ChallengePurpose, now: number): Promise<void> {
+    if (purpose !== 'pairing') return;
+    const recipient = createHmac('sha256', this.secret).update(`recipient\0${device.email.toLowerCase()}`).digest('base64url');
+    const counted = await this.store.consumeQuota('recipient', recipient, { limit: this.method.recipientSendLimit, windowMs: this.method.sendWindowMs }, now);
+    if (!counted.ok) throw new RateLimitError('SEND_LIMIT_EXCEEDED', seconds('retryAfterMs' in counted ? counted.retryAfterMs : this.method.sendWindowMs));
+  }
+
   private async deliver(
     record: ChallengeRecord,
     device: DeviceRecord,
@@ -194,6 +210,13 @@ function attemptError(result: Exclude<Awaited<ReturnType<MfaStore['attemptChalle
       return new OtpError('OTP_EXPIRED', 'The method this code was sent to is no longer available. Send a code to another one.', undefined, 'device');
     case 'locked':
       return new LockedError(result.lockedUntil);
+  }
+}
+
+/** A code goes only to a device in the state its purpose needs: never to a blocked one. */
+function usable(device: DeviceRecord, purpose: ChallengePurpose): void {
+  if (device.status !== (purpose === 'pairing' ? 'ACTIVATION_REQUIRED' : 'ACTIVE')) {
+    throw new ValidationError('This method cannot receive codes right now.', 'deviceId');
   }
 }
 

@@ -15,8 +15,8 @@ export interface PolicyInput<User> {
   ip: string | undefined;
   /** Handed to the policy's skip predicate as it is. */
   request: unknown;
-  /** When this browser last completed MFA for this user, if it says so credibly. */
-  lastMfaAt: number | null;
+  /** When this browser last completed MFA for this user, if it says so credibly; only read for a user with a usable method. */
+  lastMfaAt: () => Promise<number | null>;
   now: number;
   /** All the user's devices, the default first; only read when no exception matched. */
   devices: () => Promise<DeviceRecord[]>;
@@ -26,14 +26,17 @@ export interface PolicyInput<User> {
 export async function evaluatePolicy<User>(policy: ResolvedPolicy<User>, input: PolicyInput<User>): Promise<PolicyDecision> {
   if (policy.skip && (await policy.skip(input.user, input.request)) === true) return { action: 'skip', reason: 'skip' };
   if (policy.skipNetworks && input.ip && inNetworks(policy.skipNetworks, input.ip)) return { action: 'skip', reason: 'network' };
-  if (policy.skipWithinMs !== false && input.lastMfaAt !== null && input.now - input.lastMfaAt < policy.skipWithinMs) {
-    return { action: 'skip', reason: 'recent' };
-  }
   const all = await input.devices();
   const devices = all.filter((d) => d.status === 'ACTIVE' && policy.methods.includes(d.type));
-  if (devices.length > 0) return { action: 'challenge', device: devices[0]!, devices };
   // A blocked device means an administrator stepped in: a password alone must not pair another one, nor get past.
-  if (all.some((d) => d.status === 'BLOCKED')) return { action: 'deny' };
+  const blocked = all.some((d) => d.status === 'BLOCKED');
+  // "Verified recently" vouches for a method the user still has; it never stands in for a missing or blocked one.
+  if (devices.length > 0 && !blocked && policy.skipWithinMs !== false) {
+    const lastMfaAt = await input.lastMfaAt();
+    if (lastMfaAt !== null && input.now - lastMfaAt < policy.skipWithinMs) return { action: 'skip', reason: 'recent' };
+  }
+  if (devices.length > 0) return { action: 'challenge', device: devices[0]!, devices };
+  if (blocked) return { action: 'deny' };
   switch (policy.noDevice) {
     case 'enroll':
       return { action: 'enroll' };

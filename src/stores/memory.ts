@@ -22,6 +22,7 @@ interface UserState {
   sends?: Window;
   failures?: Window;
   lockedUntil?: number;
+  stamp?: string;
 }
 
 export interface MemoryMfaStoreOptions {
@@ -36,6 +37,7 @@ export interface MemoryMfaStoreOptions {
  */
 export class MemoryMfaStore implements MfaStore {
   private readonly users = new Map<string, UserState>();
+  private readonly quotas = new Map<string, Window>();
   private readonly timer: NodeJS.Timeout;
 
   constructor(options: MemoryMfaStoreOptions = {}) {
@@ -60,11 +62,13 @@ export class MemoryMfaStore implements MfaStore {
         state.challenges.size === 0 &&
         !state.sends &&
         !state.failures &&
-        state.lockedUntil === undefined
+        state.lockedUntil === undefined &&
+        state.stamp === undefined
       ) {
         this.users.delete(userId);
       }
     }
+    for (const [key, window] of this.quotas) if (window.endsAt <= now) this.quotas.delete(key);
   }
 
   private state(userId: string): UserState {
@@ -119,10 +123,11 @@ export class MemoryMfaStore implements MfaStore {
     return true;
   }
 
-  async deleteDevice(userId: string, deviceId: string): Promise<DeviceRecord | null> {
+  async deleteDevice(userId: string, deviceId: string, options: { keepLastActive?: boolean } = {}): Promise<DeviceRecord | null> {
     const devices = this.users.get(userId)?.devices;
     const device = devices?.get(deviceId);
     if (!devices || !device) return null;
+    if (options.keepLastActive && device.status === 'ACTIVE' && ![...devices.values()].some((d) => d !== device && d.status === 'ACTIVE')) return null;
     devices.delete(deviceId);
     return copy(device);
   }
@@ -184,11 +189,11 @@ export class MemoryMfaStore implements MfaStore {
     now: number,
   ): Promise<AttemptResult> {
     const state = this.users.get(userId);
-    if (state?.lockedUntil !== undefined && state.lockedUntil > now) {
-      return { status: 'locked', lockedUntil: state.lockedUntil };
-    }
     const record = this.liveChallenge(userId, challengeId, now);
     if (!state || !record) return { status: 'missing' };
+    if (state.lockedUntil !== undefined && state.lockedUntil > now) {
+      return { status: 'locked', lockedUntil: state.lockedUntil };
+    }
     if (now >= record.expiresAt) return { status: 'expired' };
     if (record.attempts >= record.maxAttempts) return { status: 'exhausted' };
     if (state.devices.get(record.deviceId)?.status !== deviceStatusFor(record.purpose)) return { status: 'device_gone' };
@@ -212,6 +217,30 @@ export class MemoryMfaStore implements MfaStore {
 
   async deleteChallenge(userId: string, challengeId: string): Promise<void> {
     this.users.get(userId)?.challenges.delete(challengeId);
+  }
+
+  async deleteDeviceChallenges(userId: string, deviceId: string): Promise<void> {
+    const challenges = this.users.get(userId)?.challenges;
+    if (!challenges) return;
+    for (const [id, entry] of challenges) if (entry.record.deviceId === deviceId) challenges.delete(id);
+  }
+
+  async consumeQuota(scope: string, key: string, quota: SendQuota, now: number): Promise<SendResult> {
+    const name = `${scope}\0${key}`;
+    const counted = countIn(this.quotas.get(name), quota.windowMs, now);
+    if (counted.count >= quota.limit) return { ok: false, retryAfterMs: counted.endsAt - now };
+    this.quotas.set(name, { count: counted.count + 1, endsAt: counted.endsAt });
+    return { ok: true };
+  }
+
+  async getStamp(userId: string, candidate: string): Promise<string> {
+    const state = this.state(userId);
+    state.stamp ??= candidate;
+    return state.stamp;
+  }
+
+  async renewStamp(userId: string, stamp: string): Promise<void> {
+    this.state(userId).stamp = stamp;
   }
 
   async getLock(userId: string, now: number): Promise<number | null> {

@@ -74,10 +74,18 @@ end
 return 1
 `;
 
-/** KEYS: devices. ARGV: id. → the removed device json, or false. */
+/** KEYS: devices. ARGV: id, keepLastActive ('1'|'0'). → the removed device json, or false. */
 export const DELETE_DEVICE = `
 local raw = redis.call('HGET', KEYS[1], ARGV[1])
 if not raw then return false end
+if ARGV[2] == '1' and cjson.decode(raw).status == 'ACTIVE' then
+  local others = 0
+  local all = redis.call('HGETALL', KEYS[1])
+  for i = 1, #all, 2 do
+    if all[i] ~= ARGV[1] and cjson.decode(all[i + 1]).status == 'ACTIVE' then others = others + 1 end
+  end
+  if others == 0 then return false end
+end
 redis.call('HDEL', KEYS[1], ARGV[1])
 return raw
 `;
@@ -88,7 +96,10 @@ export const LIST_DEVICES = `return redis.call('HVALS', KEYS[1])`;
 /** KEYS: devices. ARGV: id. → the device json, or false. */
 export const GET_DEVICE = `return redis.call('HGET', KEYS[1], ARGV[1])`;
 
-/** KEYS: challenge, sends, lock. ARGV: ttl, limit, windowMs, now, then field/value pairs. → {1, 0} stored, {0, retryAfterMs}, {2, lockedUntil}. */
+/**
+ * KEYS: challenge, sends, lock, the device's challenge ids. ARGV: ttl, limit, windowMs, now, challenge id, then field/value pairs.
+ * → {1, 0} stored, {0, retryAfterMs}, {2, lockedUntil}.
+ */
 export const CREATE_CHALLENGE = WINDOW + `
 local now = tonumber(ARGV[4])
 local lockedUntil = tonumber(redis.call('GET', KEYS[3]))
@@ -97,10 +108,39 @@ local sent, endsAt = window(KEYS[2], now, tonumber(ARGV[3]))
 if sent >= tonumber(ARGV[2]) then return {0, endsAt - now} end
 count(KEYS[2], sent + 1, endsAt, now)
 redis.call('DEL', KEYS[1])
-redis.call('HSET', KEYS[1], unpack(ARGV, 5))
+redis.call('HSET', KEYS[1], unpack(ARGV, 6))
 redis.call('PEXPIRE', KEYS[1], ARGV[1])
+redis.call('SADD', KEYS[4], ARGV[5])
+if redis.call('PTTL', KEYS[4]) < tonumber(ARGV[1]) then redis.call('PEXPIRE', KEYS[4], ARGV[1]) end
 return {1, 0}
 `;
+
+/** KEYS: the device's challenge ids. → the ids, and the set is gone. */
+export const TAKE_DEVICE_CHALLENGES = `
+local ids = redis.call('SMEMBERS', KEYS[1])
+redis.call('DEL', KEYS[1])
+return ids
+`;
+
+/** KEYS: quota. ARGV: limit, windowMs, now. → {1, 0} counted, {0, retryAfterMs}. */
+export const CONSUME_QUOTA = WINDOW + `
+local now = tonumber(ARGV[3])
+local used, endsAt = window(KEYS[1], now, tonumber(ARGV[2]))
+if used >= tonumber(ARGV[1]) then return {0, endsAt - now} end
+count(KEYS[1], used + 1, endsAt, now)
+return {1, 0}
+`;
+
+/** KEYS: stamp. ARGV: candidate. → the stamp, set to the candidate when there was none. */
+export const GET_STAMP = `
+local stamp = redis.call('GET', KEYS[1])
+if stamp then return stamp end
+redis.call('SET', KEYS[1], ARGV[1])
+return ARGV[1]
+`;
+
+/** KEYS: stamp. ARGV: stamp. */
+export const SET_STAMP = `return redis.call('SET', KEYS[1], ARGV[1])`;
 
 /** KEYS: challenge. → the challenge's field/value pairs (empty when missing). */
 export const GET_CHALLENGE = `return redis.call('HGETALL', KEYS[1])`;
@@ -139,9 +179,9 @@ return 1
  */
 export const ATTEMPT = WINDOW + SAME + `
 local now = tonumber(ARGV[5])
+if redis.call('EXISTS', KEYS[1]) == 0 then return {'missing'} end
 local lockedUntil = tonumber(redis.call('GET', KEYS[3]))
 if lockedUntil and lockedUntil > now then return {'locked', lockedUntil, 0} end
-if redis.call('EXISTS', KEYS[1]) == 0 then return {'missing'} end
 local c = redis.call('HMGET', KEYS[1], 'hash', 'attempts', 'maxAttempts', 'expiresAt', 'purpose', 'deviceId')
 if now >= tonumber(c[4]) then return {'expired'} end
 local attempts = tonumber(c[2])

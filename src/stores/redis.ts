@@ -74,13 +74,15 @@ export class RedisMfaStore implements MfaStore {
 
   /** The keys of one user, all in one hash slot. Braces in ids are escaped so the tag stays whole. */
   private keys(userId: string) {
-    const tag = `${this.prefix}{${userId.replace(/[%{}]/g, (c) => encodeURIComponent(c))}}`;
+    const tag = `${this.prefix}{${escapeTag(userId)}}`;
     return {
       devices: `${tag}:devices`,
       challenge: (id: string) => `${tag}:challenge:${id}`,
       sends: `${tag}:sends`,
       failures: `${tag}:failures`,
       lock: `${tag}:lock`,
+      deviceChallenges: (deviceId: string) => `${tag}:device-challenges:${deviceId}`,
+      stamp: `${tag}:stamp`,
     };
   }
 
@@ -123,17 +125,19 @@ export class RedisMfaStore implements MfaStore {
     return (await this.run(SCRIPTS.SET_DEFAULT_DEVICE, [this.keys(userId).devices], [deviceId, onlyIfNone ? '1' : '0'])) === 1;
   }
 
-  async deleteDevice(userId: string, deviceId: string): Promise<DeviceRecord | null> {
-    const raw = await this.run(SCRIPTS.DELETE_DEVICE, [this.keys(userId).devices], [deviceId]);
+  async deleteDevice(userId: string, deviceId: string, options: { keepLastActive?: boolean } = {}): Promise<DeviceRecord | null> {
+    const raw = await this.run(SCRIPTS.DELETE_DEVICE, [this.keys(userId).devices], [deviceId, options.keepLastActive ? '1' : '0']);
     return typeof raw === 'string' ? parseDevice(raw) : null;
   }
 
   async createChallenge(challenge: ChallengeRecord, ttlMs: number, quota: SendQuota, now: number): Promise<SendResult> {
     const keys = this.keys(challenge.userId);
     const fields = CHALLENGE_FIELDS.flatMap((f) => [f, f === 'used' ? (challenge.used ? 1 : 0) : challenge[f]]);
-    const [ok, ms] = (await this.run(SCRIPTS.CREATE_CHALLENGE, [keys.challenge(challenge.id), keys.sends, keys.lock], [
-      ttlMs, quota.limit, quota.windowMs, now, ...fields,
-    ])) as [number, number];
+    const [ok, ms] = (await this.run(
+      SCRIPTS.CREATE_CHALLENGE,
+      [keys.challenge(challenge.id), keys.sends, keys.lock, keys.deviceChallenges(challenge.deviceId)],
+      [ttlMs, quota.limit, quota.windowMs, now, challenge.id, ...fields],
+    )) as [number, number];
     if (ok === 1) return { ok: true };
     return ok === 2 ? { ok: false, lockedUntil: Number(ms) } : { ok: false, retryAfterMs: Number(ms) };
   }
@@ -190,6 +194,27 @@ export class RedisMfaStore implements MfaStore {
     await this.run(SCRIPTS.DELETE_KEYS, [this.keys(userId).challenge(challengeId)]);
   }
 
+  async deleteDeviceChallenges(userId: string, deviceId: string): Promise<void> {
+    const keys = this.keys(userId);
+    const ids = (await this.run(SCRIPTS.TAKE_DEVICE_CHALLENGES, [keys.deviceChallenges(deviceId)])) as string[];
+    if (ids.length > 0) await this.run(SCRIPTS.DELETE_KEYS, ids.map((id) => keys.challenge(id)));
+  }
+
+  async consumeQuota(scope: string, key: string, quota: SendQuota, now: number): Promise<SendResult> {
+    // Its own hash tag: a quota is shared across users, so it lives in no user's slot.
+    const name = `${this.prefix}{quota:${escapeTag(scope)}:${escapeTag(key)}}`;
+    const [ok, ms] = (await this.run(SCRIPTS.CONSUME_QUOTA, [name], [quota.limit, quota.windowMs, now])) as [number, number];
+    return ok === 1 ? { ok: true } : { ok: false, retryAfterMs: Number(ms) };
+  }
+
+  async getStamp(userId: string, candidate: string): Promise<string> {
+    return String(await this.run(SCRIPTS.GET_STAMP, [this.keys(userId).stamp], [candidate]));
+  }
+
+  async renewStamp(userId: string, stamp: string): Promise<void> {
+    await this.run(SCRIPTS.SET_STAMP, [this.keys(userId).stamp], [stamp]);
+  }
+
   async getLock(userId: string, now: number): Promise<number | null> {
     const until = await this.run(SCRIPTS.GET_LOCK, [this.keys(userId).lock], [now]);
     return typeof until === 'number' ? until : null;
@@ -199,6 +224,11 @@ export class RedisMfaStore implements MfaStore {
     const keys = this.keys(userId);
     await this.run(SCRIPTS.DELETE_KEYS, [keys.lock, keys.failures]);
   }
+}
+
+/** Braces (and the escape itself) percent-encoded, so that a hash tag stays whole. */
+function escapeTag(value: string): string {
+  return value.replace(/[%{}]/g, (c) => encodeURIComponent(c));
 }
 
 function parseDevice(raw: string): DeviceRecord {

@@ -93,8 +93,12 @@ export interface MfaStore {
    * when no device is the default yet. True when the device is now the default.
    */
   setDefaultDevice(userId: string, deviceId: string, onlyIfNone?: boolean): Promise<boolean>;
-  /** Removes the device; returns what was removed, or null. */
-  deleteDevice(userId: string, deviceId: string): Promise<DeviceRecord | null>;
+  /**
+   * Removes the device; returns what was removed, or null. With
+   * `keepLastActive`, an ACTIVE device that is the user's only ACTIVE one is
+   * kept (and null returned), in the same atomic step.
+   */
+  deleteDevice(userId: string, deviceId: string, options?: { keepLastActive?: boolean }): Promise<DeviceRecord | null>;
 
   /**
    * Stores a new challenge (kept for `ttlMs`) if the user is not locked and
@@ -127,13 +131,14 @@ export interface MfaStore {
     previous: { hash: string; expiresAt: number; attempts: number },
   ): Promise<void>;
   /**
-   * One guess: refuses when the user is locked or the challenge is missing,
-   * used, expired or out of attempts, or when its device is gone or not in
-   * the state its purpose needs (ACTIVE; ACTIVATION_REQUIRED for pairing);
-   * otherwise spends an attempt, compares
+   * One guess: refuses when the challenge is missing (whether or not the
+   * user is locked, so that a forged id tells nothing), when the user is
+   * locked, when the challenge is expired or out of attempts, or when its
+   * device is gone or not in the state its purpose needs (ACTIVE;
+   * ACTIVATION_REQUIRED for pairing); otherwise spends an attempt, compares
    * `hash` in constant time, deletes the challenge on a match (returning it
-   * marked used: a replay then finds nothing), and on a
-   * miss counts a failure against the user, locking them per `lockout`.
+   * marked used: a replay then finds nothing), and on a miss counts a
+   * failure against the user, locking them per `lockout`.
    */
   attemptChallenge(
     userId: string,
@@ -143,6 +148,28 @@ export interface MfaStore {
     now: number,
   ): Promise<AttemptResult>;
   deleteChallenge(userId: string, challengeId: string): Promise<void>;
+
+  /**
+   * Removes every challenge sent to the device (it was blocked or removed),
+   * so that none answers again should the device come back.
+   */
+  deleteDeviceChallenges(userId: string, deviceId: string): Promise<void>;
+
+  /**
+   * Counts one use of a quota shared by every user (sends to one recipient,
+   * say) under `key`, unless `quota.limit` uses were counted within the window.
+   */
+  consumeQuota(scope: string, key: string, quota: SendQuota, now: number): Promise<SendResult>;
+
+  /**
+   * The user's security stamp: a random value that every "verified recently"
+   * proof of the user is bound to, so that renewing it ends them all. Created
+   * with `candidate` on first read, atomically, so that every instance reads
+   * the same one.
+   */
+  getStamp(userId: string, candidate: string): Promise<string>;
+  /** Replaces the user's security stamp. */
+  renewStamp(userId: string, stamp: string): Promise<void>;
 
   /** When the user's MFA lock ends, or null when not locked. */
   getLock(userId: string, now: number): Promise<number | null>;

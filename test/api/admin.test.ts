@@ -4,6 +4,7 @@ import { codeFrom, SmtpSink } from '../helpers/smtp.js';
 import { call, expectError, type Method } from './openapi.js';
 import {
   addressOf,
+  adminWithFreshMfa,
   appWith,
   deviceIdOf,
   eventsOf,
@@ -23,7 +24,7 @@ let root: Agent;
 beforeAll(async () => {
   sink = await SmtpSink.start();
   t = appWith(sink, { admin: (req) => req.user?.admin === true, methods: { email: { lockAfter: 2, sendLimit: 20 } } });
-  root = await rootSignedOn(t);
+  root = await adminWithFreshMfa(t, sink);
 });
 afterAll(async () => {
   await sink.close();
@@ -61,7 +62,7 @@ describe('admin: another user\'s devices', () => {
     expect(one.status).toBe(200);
     expect(one.body).toEqual(list.body._embedded.devices[0]);
     // The admin's own list is his own.
-    expect((await call(root, 'get', '/devices')).body.count).toBe(0);
+    expect((await call(root, 'get', '/devices')).body._embedded.devices.map((d: { email: string }) => d.email)).toEqual(['root@example.test']);
   });
 
   it('creates a device already ACTIVE: no code is mailed to it, the user\'s other active address is told, and the user can answer with it', async () => {
@@ -185,8 +186,50 @@ describe('admin: another user\'s devices', () => {
     const { a, u } = await freshUser(t, sink);
     const work = await pairDevice(a, sink, addressOf(u, 'work'));
     clock.advance(60 * 60_000);
-    expect((await call(root, 'delete', '/users/{userId}/devices/{id}', { userId: u.id, id: work })).status).toBe(204);
+    // The user's MFA is an hour old; only the administrator's own has to be fresh.
+    const admin = await adminWithFreshMfa(t, sink);
+    expect((await call(admin, 'delete', '/users/{userId}/devices/{id}', { userId: u.id, id: work })).status).toBe(204);
     expect((await call(a, 'get', '/devices')).body.count).toBe(1);
+  });
+
+  it("removes a user's last method (an administrator may; the user may not)", async () => {
+    const { a, u, email } = await freshUser(t, sink);
+    const only = await deviceIdOf(a, email);
+    expectError(await call(a, 'delete', '/devices/{id}', { id: only }), 400, 'VALIDATION_FAILED');
+    expect((await call(root, 'delete', '/users/{userId}/devices/{id}', { userId: u.id, id: only })).status).toBe(204);
+    expect((await call(a, 'get', '/devices')).body.count).toBe(0);
+  });
+});
+
+describe("admin: the administrator's own MFA", () => {
+  it('an administrator signed on by password alone reads but does not write: MFA_REQUIRED (failed before: writes went through)', async () => {
+    const own = appWith(sink, { admin: (req) => req.user?.admin === true });
+    const passwordOnly = await rootSignedOn(own);
+    const { u, a, email } = await freshUser(own, sink);
+    const routes = userRoutes(u.id, await deviceIdOf(a, email));
+    for (const [method, template, params, body] of routes) {
+      const res = await call(passwordOnly, method, template, params, body);
+      if (method === 'get') expect(res.status, `${method} ${template}`).toBe(200);
+      else expectError(res, 401, 'MFA_REQUIRED');
+    }
+    expect((await call(a, 'get', '/devices')).body).toMatchObject({ count: 1, _embedded: { devices: [{ email, status: 'ACTIVE' }] } });
+  });
+
+  it("an administrator whose MFA is older than recentMfa answers a step-up first; adminRequiresMfa: false lifts the rule", async () => {
+    const clock = fakeClock();
+    const own = appWith(sink, { admin: (req) => req.user?.admin === true });
+    const admin = await adminWithFreshMfa(own, sink);
+    const { u } = await freshUser(own, sink);
+    const body = { email: addressOf(u, 'desk'), status: 'ACTIVE' };
+    clock.advance(11 * 60_000);
+    expectError(await call(admin, 'post', '/users/{userId}/devices', { userId: u.id }, body), 401, 'MFA_REQUIRED');
+    const again = await adminWithFreshMfa(own, sink);
+    expect((await call(again, 'post', '/users/{userId}/devices', { userId: u.id }, body)).status).toBe(201);
+
+    const lax = appWith(sink, { admin: (req) => req.user?.admin === true, adminRequiresMfa: false });
+    const passwordOnly = await rootSignedOn(lax);
+    const other = await freshUser(lax, sink);
+    expect((await call(passwordOnly, 'post', '/users/{userId}/devices', { userId: other.u.id }, { email: addressOf(other.u, 'desk'), status: 'ACTIVE' })).status).toBe(201);
   });
 });
 
@@ -342,7 +385,7 @@ describe('admin routes refuse everyone else', () => {
 
   it('an admin option that answers with a promise of true works', async () => {
     const own = appWith(sink, { admin: async (req) => req.user?.admin === true });
-    const r = await rootSignedOn(own);
+    const r = await adminWithFreshMfa(own, sink);
     const { u } = await freshUser(own, sink);
     expect((await call(r, 'get', '/users/{userId}/devices', { userId: u.id })).status).toBe(200);
   });

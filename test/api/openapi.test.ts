@@ -23,7 +23,7 @@ import {
   type ApiResponse,
   type Method,
 } from './openapi.js';
-import { addressOf, appWith, deviceIdOf, freshUser, rootSignedOn } from './support.js';
+import { addressOf, adminWithFreshMfa, appWith, deviceIdOf, freshUser } from './support.js';
 
 let sink: SmtpSink;
 let t: TestApp;
@@ -35,7 +35,7 @@ beforeAll(async () => {
     policy: { skip: (u) => u.admin === true, deviceSelection: 'prompt' },
     methods: { email: { resendCooldown: 0 } },
   });
-  root = await rootSignedOn(t);
+  root = await adminWithFreshMfa(t, sink);
 });
 afterAll(async () => {
   await sink.close();

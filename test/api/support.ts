@@ -87,6 +87,20 @@ export async function rootSignedOn(t: TestApp): Promise<Agent> {
   return a;
 }
 
+/**
+ * root as an administrator acting on other users: an administrator's writes
+ * need the administrator's own fresh MFA, so root pairs his address through
+ * the API and answers a step-up.
+ */
+export async function adminWithFreshMfa(t: TestApp, sink: SmtpSink): Promise<Agent> {
+  const a = await rootSignedOn(t);
+  if ((await call(a, 'get', '/devices')).body.count === 0) await pairDevice(a, sink, 'root@example.test');
+  const { res, code } = await startAuthentication(a, sink, 'root@example.test');
+  const done = await call(a, 'post', '/authentications/{id}/otp', { id: res.body.id }, { otp: code });
+  expect(done.status, done.text).toBe(200);
+  return a;
+}
+
 export function appWith(sink: SmtpSink, mfa: Partial<MfaOptions<TestUser>> = {}): TestApp {
   return createTestApp({ sink, mfa });
 }

@@ -192,14 +192,14 @@ describe('auth.challenges', () => {
     expect(mail.subject).toMatch(/confirm it is you/i);
     const code = codeOf(mail.text);
 
-    const wrong = await rejection(t.auth.challenges.verify(challenge.id, wrongCode(code)));
+    const wrong = await rejection(t.auth.challenges.verify('u1', challenge.id, wrongCode(code)));
     expect(wrong).toBeInstanceOf(OtpError);
     expect(wrong).toMatchObject({ code: 'INVALID_OTP', remainingAttempts: 2 });
 
-    const done = await t.auth.challenges.verify(challenge.id, code);
+    const done = await t.auth.challenges.verify('u1', challenge.id, code);
     expect(done).toMatchObject({ id: challenge.id, userId: 'u1', deviceId: home.id, status: 'COMPLETED' });
 
-    const replay = await rejection(t.auth.challenges.verify(challenge.id, code));
+    const replay = await rejection(t.auth.challenges.verify('u1', challenge.id, code));
     expect(replay).toBeInstanceOf(OtpError);
     expect(replay).toMatchObject({ code: 'OTP_EXPIRED' });
 
@@ -208,7 +208,7 @@ describe('auth.challenges', () => {
     const onWork = await t.auth.challenges.start('u1', { deviceId: work.id });
     expect(onWork.deviceId).toBe(work.id);
     const workCode = codeOf((await sink.next('alice.work@example.test', { after: afterWork })).text);
-    expect((await t.auth.challenges.verify(onWork.id, workCode)).status).toBe('COMPLETED');
+    expect((await t.auth.challenges.verify('u1', onWork.id, workCode)).status).toBe('COMPLETED');
   });
 
   it('kills a code after attemptsPerCode wrong answers', async () => {
@@ -218,9 +218,9 @@ describe('auth.challenges', () => {
     const challenge = await t.auth.challenges.start('u1');
     const code = codeOf((await sink.next(HOME, { after })).text);
     const remaining: unknown[] = [];
-    for (let i = 0; i < 3; i++) remaining.push(((await rejection(t.auth.challenges.verify(challenge.id, wrongCode(code)))) as OtpError).remainingAttempts);
+    for (let i = 0; i < 3; i++) remaining.push(((await rejection(t.auth.challenges.verify('u1', challenge.id, wrongCode(code)))) as OtpError).remainingAttempts);
     expect(remaining).toEqual([2, 1, 0]);
-    const spent = await rejection(t.auth.challenges.verify(challenge.id, code));
+    const spent = await rejection(t.auth.challenges.verify('u1', challenge.id, code));
     expect(spent).toBeInstanceOf(OtpError);
     expect(spent).toMatchObject({ code: 'TOO_MANY_ATTEMPTS' });
   });
@@ -231,13 +231,13 @@ describe('auth.challenges', () => {
     const after = sink.count();
     const challenge = await t.auth.challenges.start('u1');
     const code = codeOf((await sink.next(HOME, { after })).text);
-    expect(await rejection(t.auth.challenges.verify(challenge.id, wrongCode(code)))).toMatchObject({ code: 'INVALID_OTP' });
-    const locked = await rejection(t.auth.challenges.verify(challenge.id, wrongCode(code)));
+    expect(await rejection(t.auth.challenges.verify('u1', challenge.id, wrongCode(code)))).toMatchObject({ code: 'INVALID_OTP' });
+    const locked = await rejection(t.auth.challenges.verify('u1', challenge.id, wrongCode(code)));
     expect(locked).toBeInstanceOf(LockedError);
     expect(locked).toMatchObject({ code: 'LOCKED', status: 423 });
     expect((locked as LockedError).lockedUntil).toBeGreaterThan(Date.now());
     // Even the right code is refused while locked, and no new code is sent.
-    expect(await rejection(t.auth.challenges.verify(challenge.id, code))).toBeInstanceOf(LockedError);
+    expect(await rejection(t.auth.challenges.verify('u1', challenge.id, code))).toBeInstanceOf(LockedError);
     const count = sink.count();
     expect(await rejection(t.auth.challenges.start('u1'))).toBeInstanceOf(LockedError);
     expect(sink.count()).toBe(count);
@@ -246,7 +246,7 @@ describe('auth.challenges', () => {
 
   it('raises NotFoundError for an unknown challenge, a user without a device, and a device that is not active', async () => {
     const t = createTestApp({ sink });
-    expect(await rejection(t.auth.challenges.verify('nonsense', '123456'))).toBeInstanceOf(NotFoundError);
+    expect(await rejection(t.auth.challenges.verify('u1', 'nonsense', '123456'))).toBeInstanceOf(NotFoundError);
     expect(await rejection(t.auth.challenges.start('u2'))).toBeInstanceOf(NotFoundError);
     const { device } = await t.auth.devices.create('u1', { email: HOME });
     expect(await rejection(t.auth.challenges.start('u1', { deviceId: device.id }))).toBeInstanceOf(NotFoundError);
@@ -261,8 +261,36 @@ describe('auth.challenges', () => {
     const code = codeOf((await sink.next(HOME, { after })).text);
     const [, id] = challenge.id.split('.');
     const forged = `${Buffer.from('u2').toString('base64url')}.${id}`;
-    expect(await rejection(t.auth.challenges.verify(forged, code))).toBeInstanceOf(OtpError);
-    expect((await t.auth.challenges.verify(challenge.id, code)).status).toBe('COMPLETED');
+    expect(await rejection(t.auth.challenges.verify('u2', forged, code))).toBeInstanceOf(OtpError);
+    expect((await t.auth.challenges.verify('u1', challenge.id, code)).status).toBe('COMPLETED');
+  });
+
+  it("verify is bound to the user the app names: another user's challenge and code are NOT_FOUND (failed before: the id chose the user)", async () => {
+    const t = createTestApp({ sink });
+    await paired(t, HOME);
+    // bob's step-up, answered by whoever holds bob's mailbox, must not pass a step-up that the app asks of alice.
+    const bobAfter = sink.count();
+    const { device: bobDevice } = await t.auth.devices.create('u2', { email: 'bob@example.test' });
+    await t.auth.devices.activate('u2', bobDevice.id, codeOf((await sink.next('bob@example.test', { after: bobAfter })).text));
+    const after = sink.count();
+    const bobs = await t.auth.challenges.start('u2');
+    const code = codeOf((await sink.next('bob@example.test', { after })).text);
+    const error = await rejection(t.auth.challenges.verify('u1', bobs.id, code));
+    expect(error).toBeInstanceOf(NotFoundError);
+    expect(error).toMatchObject({ code: 'NOT_FOUND' });
+    // Nothing was spent: bob's own check still works.
+    expect((await t.auth.challenges.verify('u2', bobs.id, code)).status).toBe('COMPLETED');
+  });
+
+  it('a forged challenge id tells nothing of whether the user is locked (failed before: LOCKED answered before looking up the challenge)', async () => {
+    const t = createTestApp({ sink, mfa: { methods: { email: { lockAfter: 1 } } } });
+    await paired(t, HOME);
+    const after = sink.count();
+    const challenge = await t.auth.challenges.start('u1');
+    const code = codeOf((await sink.next(HOME, { after })).text);
+    expect(await rejection(t.auth.challenges.verify('u1', challenge.id, wrongCode(code)))).toBeInstanceOf(LockedError);
+    const forged = `${Buffer.from('u1').toString('base64url')}.00000000-0000-4000-8000-000000000000`;
+    expect(await rejection(t.auth.challenges.verify('u1', forged, code))).toMatchObject({ code: 'OTP_EXPIRED' });
   });
 
   it('publishes events for app-started challenges without request details', async () => {
@@ -272,7 +300,7 @@ describe('auth.challenges', () => {
     const after = sink.count();
     const challenge = await t.auth.challenges.start('u1', {}, { ip: '203.0.113.9', userAgent: 'app' });
     const code = codeOf((await sink.next(HOME, { after })).text);
-    await t.auth.challenges.verify(challenge.id, code);
+    await t.auth.challenges.verify('u1', challenge.id, code);
     const events = t.events.slice(from);
     expect(events.map((e) => e.type)).toEqual(['otp.sent', 'mfa.succeeded']);
     expect(events[0]).toMatchObject({ ip: '203.0.113.9', userAgent: 'app', reason: 'stepup' });

@@ -231,9 +231,9 @@ describe('the MFA store fails', () => {
     const challenge = await t.auth.challenges.start('u1');
     const code = codeOf((await sink().next('alice@example.test', { after })).text);
     state.down = true;
-    await expect(t.auth.challenges.verify(challenge.id, code)).rejects.toThrow();
+    await expect(t.auth.challenges.verify('u1', challenge.id, code)).rejects.toThrow();
     state.down = false;
-    await expect(t.auth.challenges.verify(challenge.id, code)).resolves.toMatchObject({ status: 'COMPLETED' });
+    await expect(t.auth.challenges.verify('u1', challenge.id, code)).resolves.toMatchObject({ status: 'COMPLETED' });
   });
 });
 

@@ -89,8 +89,8 @@ describe('single use (replay)', () => {
     const after = sink().count();
     const challenge = await t.auth.challenges.start('u1');
     const code = codeOf((await sink().next('alice@example.test', { after })).text);
-    await expect(t.auth.challenges.verify(challenge.id, code)).resolves.toMatchObject({ status: 'COMPLETED' });
-    expect((await rejection(t.auth.challenges.verify(challenge.id, code))).code).toBe('OTP_EXPIRED');
+    await expect(t.auth.challenges.verify('u1', challenge.id, code)).resolves.toMatchObject({ status: 'COMPLETED' });
+    expect((await rejection(t.auth.challenges.verify('u1', challenge.id, code))).code).toBe('OTP_EXPIRED');
   });
 });
 
@@ -134,7 +134,7 @@ describe('expiry', () => {
     const challenge = await t.auth.challenges.start('u1');
     const code = codeOf((await sink().next('alice@example.test', { after })).text);
     clock.advance(2 * 60_000 + 1);
-    expect((await rejection(t.auth.challenges.verify(challenge.id, code))).code).toBe('OTP_EXPIRED');
+    expect((await rejection(t.auth.challenges.verify('u1', challenge.id, code))).code).toBe('OTP_EXPIRED');
   });
 });
 
@@ -179,12 +179,12 @@ describe('tries per code', () => {
     const after = sink().count();
     const challenge = await t.auth.challenges.start('u1');
     const code = codeOf((await sink().next('alice@example.test', { after })).text);
-    const one = await rejection(t.auth.challenges.verify(challenge.id, wrongCode(code)));
+    const one = await rejection(t.auth.challenges.verify('u1', challenge.id, wrongCode(code)));
     expect(one.code).toBe('INVALID_OTP');
     expect(one.details()).toEqual({ remainingAttempts: 1 });
-    const two = await rejection(t.auth.challenges.verify(challenge.id, wrongCode(code, 2)));
+    const two = await rejection(t.auth.challenges.verify('u1', challenge.id, wrongCode(code, 2)));
     expect(two.details()).toEqual({ remainingAttempts: 0 });
-    const three = await rejection(t.auth.challenges.verify(challenge.id, code));
+    const three = await rejection(t.auth.challenges.verify('u1', challenge.id, code));
     expect(three.code).toBe('TOO_MANY_ATTEMPTS');
   });
 });
@@ -248,12 +248,12 @@ describe('lockout', () => {
     const after = sink().count();
     const challenge = await t.auth.challenges.start('u1');
     const code = codeOf((await sink().next('alice@example.test', { after })).text);
-    expect((await rejection(t.auth.challenges.verify(challenge.id, wrongCode(code)))).code).toBe('INVALID_OTP');
-    expect((await rejection(t.auth.challenges.verify(challenge.id, wrongCode(code, 2)))).code).toBe('LOCKED');
-    expect((await rejection(t.auth.challenges.verify(challenge.id, code))).code).toBe('LOCKED');
+    expect((await rejection(t.auth.challenges.verify('u1', challenge.id, wrongCode(code)))).code).toBe('INVALID_OTP');
+    expect((await rejection(t.auth.challenges.verify('u1', challenge.id, wrongCode(code, 2)))).code).toBe('LOCKED');
+    expect((await rejection(t.auth.challenges.verify('u1', challenge.id, code))).code).toBe('LOCKED');
     // The refused attempt while locked spent no try; after the lock, the code's last try remains.
     clock.advance(60_000 + 1);
-    await expect(t.auth.challenges.verify(challenge.id, code)).resolves.toMatchObject({ status: 'COMPLETED' });
+    await expect(t.auth.challenges.verify('u1', challenge.id, code)).resolves.toMatchObject({ status: 'COMPLETED' });
   });
 });
 
@@ -385,9 +385,9 @@ describe('a code answers only its own user and purpose', () => {
     const code = codeOf((await sink().next('alice@example.test', { after })).text);
     const raw = challenge.id.slice(challenge.id.indexOf('.') + 1);
     const forged = publicId('u2', raw);
-    const error = await rejection(t.auth.challenges.verify(forged, code));
+    const error = await rejection(t.auth.challenges.verify('u2', forged, code));
     expect(['OTP_EXPIRED', 'NOT_FOUND', 'INVALID_OTP']).toContain(error.code);
-    await expect(t.auth.challenges.verify(challenge.id, code)).resolves.toMatchObject({ userId: 'u1', status: 'COMPLETED' });
+    await expect(t.auth.challenges.verify('u1', challenge.id, code)).resolves.toMatchObject({ userId: 'u1', status: 'COMPLETED' });
   });
 
   it('a pairing code does not sign on, and a sign-on code does not pair', async () => {
@@ -409,11 +409,11 @@ describe('a code answers only its own user and purpose', () => {
     expect((await t.auth.devices.get('u1', device.id)).status).toBe('ACTIVATION_REQUIRED');
 
     // The HMAC binds the purpose: the pairing challenge answered as a step-up, with its own right code, fails.
-    expect((await rejection(t.auth.challenges.verify(publicId('u1', challenge.id), pairing))).code).toBe('INVALID_OTP');
+    expect((await rejection(t.auth.challenges.verify('u1', publicId('u1', challenge.id), pairing))).code).toBe('INVALID_OTP');
     // And so does the sign-on challenge (its id read from the store) answered through the API.
     const users = (t.auth.store as any).users as Map<string, { challenges: Map<string, { record: { purpose: string } }> }>;
     const signOnId = [...users.get('u1')!.challenges].find(([, e]) => e.record.purpose === 'signon')![0];
-    expect((await rejection(t.auth.challenges.verify(publicId('u1', signOnId), signOn.code))).code).toBe('INVALID_OTP');
+    expect((await rejection(t.auth.challenges.verify('u1', publicId('u1', signOnId), signOn.code))).code).toBe('INVALID_OTP');
 
     // Controls: each code still works for what it was sent for.
     expect((await answer(a, signOn.code)).status).toBe(303);

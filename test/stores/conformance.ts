@@ -124,6 +124,22 @@ export function storeConformance(name: string, make: () => Promise<StoreFixture>
         expect((await store.listDevices(user)).map((x) => x.id)).toEqual(['dev-x']);
       });
 
+      it('keepLastActive keeps the only active device, even under parallel removals', async () => {
+        const waiting = device(user, { status: 'ACTIVATION_REQUIRED', activatedAt: null });
+        await store.insertDevice(waiting, 10);
+        // dev-x is the only ACTIVE one: kept; a device that is not active goes.
+        expect(await store.deleteDevice(user, 'dev-x', { keepLastActive: true })).toBeNull();
+        expect(await store.deleteDevice(user, waiting.id, { keepLastActive: true })).toEqual(waiting);
+        const second = device(user);
+        await store.insertDevice(second, 10);
+        const removed = await Promise.all([
+          store.deleteDevice(user, 'dev-x', { keepLastActive: true }),
+          store.deleteDevice(user, second.id, { keepLastActive: true }),
+        ]);
+        expect(removed.filter((r) => r !== null)).toHaveLength(1);
+        expect((await store.listDevices(user)).filter((d) => d.status === 'ACTIVE')).toHaveLength(1);
+      });
+
       it('counts the limit atomically under parallel inserts', async () => {
         const results = await Promise.all(Array.from({ length: 20 }, () => store.insertDevice(device(user), 6)));
         expect(results.filter(Boolean)).toHaveLength(5);
@@ -234,6 +250,29 @@ export function storeConformance(name: string, make: () => Promise<StoreFixture>
         expect(await store.attemptChallenge(user, b.id, HASH_A, LOCK, now)).toEqual({ status: 'device_gone' });
       });
 
+      it('answers missing for an unknown challenge even while the user is locked', async () => {
+        const c = challenge(user, now);
+        await store.createChallenge(c, 60_000, QUOTA, now);
+        const locked = await store.attemptChallenge(user, c.id, HASH_B, { ...LOCK, threshold: 1 }, now);
+        expect(locked).toMatchObject({ status: 'locked', locked: true });
+        // A forged id must not tell a locked user from one who is not.
+        expect(await store.attemptChallenge(user, 'ch-forged', HASH_A, LOCK, now)).toEqual({ status: 'missing' });
+        expect(await store.attemptChallenge(user, c.id, HASH_A, LOCK, now)).toMatchObject({ status: 'locked' });
+      });
+
+      it("deletes every challenge of one device, and only that device's", async () => {
+        await store.insertDevice(device(user, { id: 'dev-y' }), 100);
+        const [first, second] = [challenge(user, now), challenge(user, now)];
+        const other = challenge(user, now, { deviceId: 'dev-y' });
+        for (const c of [first!, second!, other]) await store.createChallenge(c, 60_000, { limit: 10, windowMs: 60_000 }, now);
+        await store.deleteDeviceChallenges(user, 'dev-x');
+        expect(await store.getChallenge(user, first!.id)).toBeNull();
+        expect(await store.getChallenge(user, second!.id)).toBeNull();
+        expect(await store.getChallenge(user, other.id)).toEqual(other);
+        await store.deleteDeviceChallenges(user, 'dev-x');
+        expect(await store.attemptChallenge(user, first!.id, HASH_A, LOCK, now)).toEqual({ status: 'missing' });
+      });
+
       it('clearLock lifts a lock and forgets failures', async () => {
         const c = challenge(user, now, { maxAttempts: 10 });
         await store.createChallenge(c, 60_000, QUOTA, now);
@@ -333,6 +372,39 @@ export function storeConformance(name: string, make: () => Promise<StoreFixture>
       it('parallel sends never exceed the quota', async () => {
         const results = await Promise.all(Array.from({ length: 30 }, () => store.createChallenge(challenge(user, now), 60_000, QUOTA, now)));
         expect(results.filter((r) => r.ok)).toHaveLength(QUOTA.limit);
+      });
+
+      it('parallel uses of a shared quota never exceed it', async () => {
+        const key = `recipient-${user}`;
+        const results = await Promise.all(Array.from({ length: 30 }, () => store.consumeQuota('test', key, QUOTA, now)));
+        expect(results.filter((r) => r.ok)).toHaveLength(QUOTA.limit);
+      });
+
+      it('parallel first reads of a security stamp all see one stamp', async () => {
+        const stamps = await Promise.all(Array.from({ length: 20 }, (_, i) => store.getStamp(user, `candidate-${i}`)));
+        expect(new Set(stamps).size).toBe(1);
+      });
+    });
+
+    describe('shared quotas', () => {
+      it('counts per scope and key within the window, then starts a new window', async () => {
+        const key = `someone-${user}@example.test`;
+        for (let i = 0; i < QUOTA.limit; i++) expect(await store.consumeQuota('recipient', key, QUOTA, now + i)).toEqual({ ok: true });
+        expect(await store.consumeQuota('recipient', key, QUOTA, now + 1_000)).toEqual({ ok: false, retryAfterMs: QUOTA.windowMs - 1_000 });
+        // Another key, or the same key in another scope, has its own count.
+        expect(await store.consumeQuota('recipient', `other-${key}`, QUOTA, now + 1_000)).toEqual({ ok: true });
+        expect(await store.consumeQuota('elsewhere', key, QUOTA, now + 1_000)).toEqual({ ok: true });
+        expect(await store.consumeQuota('recipient', key, QUOTA, now + QUOTA.windowMs)).toEqual({ ok: true });
+      });
+    });
+
+    describe('security stamps', () => {
+      it('creates the stamp once from the first candidate, and renewing replaces it', async () => {
+        expect(await store.getStamp(user, 'first')).toBe('first');
+        expect(await store.getStamp(user, 'second')).toBe('first');
+        await store.renewStamp(user, 'third');
+        expect(await store.getStamp(user, 'fourth')).toBe('third');
+        expect(await store.getStamp(`other-${user}`, 'own')).toBe('own');
       });
     });
   });

@@ -148,10 +148,12 @@ describe('resolveOptions: defaults (the README table)', () => {
       resendCooldownMs: 30_000,
       sendLimit: 5,
       sendWindowMs: 15 * 60_000,
+      recipientSendLimit: 5,
       maxDevices: 5,
       nickname: true,
     });
     expect(resolved.recentMfaMs).toBe(10 * 60_000);
+    expect(resolved.adminRequiresMfa).toBe(true);
     expect(resolved.basePath).toBe('/mfa');
     expect(resolved.loginPath).toBe('/login');
     expect(resolved.successRedirect).toBe('/');

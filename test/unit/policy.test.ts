@@ -39,7 +39,7 @@ function input(extra: Partial<PolicyInput<U>> = {}, devices: DeviceRecord[] = []
     userId: 'u1',
     ip: '192.0.2.10',
     request: { marker: 'req' },
-    lastMfaAt: null,
+    lastMfaAt: async () => null,
     now: NOW,
     devices: async () => {
       reads.count++;
@@ -99,11 +99,23 @@ describe('evaluatePolicy', () => {
   it('skips when MFA was completed within skipWithin, and not at or after it', async () => {
     const p = policy({ skipWithin: '1h' });
     const hour = 3_600_000;
-    expect(await evaluatePolicy(p, input({ lastMfaAt: NOW - hour + 1 }).value)).toEqual({ action: 'skip', reason: 'recent' });
-    expect((await evaluatePolicy(p, input({ lastMfaAt: NOW - hour }, [device('d1')]).value)).action).toBe('challenge');
-    expect((await evaluatePolicy(p, input({ lastMfaAt: null }, [device('d1')]).value)).action).toBe('challenge');
+    const at = (t: number | null) => async () => t;
+    expect(await evaluatePolicy(p, input({ lastMfaAt: at(NOW - hour + 1) }, [device('d1')]).value)).toEqual({ action: 'skip', reason: 'recent' });
+    expect((await evaluatePolicy(p, input({ lastMfaAt: at(NOW - hour) }, [device('d1')]).value)).action).toBe('challenge');
+    expect((await evaluatePolicy(p, input({ lastMfaAt: at(null) }, [device('d1')]).value)).action).toBe('challenge');
     // Without skipWithin a recent MFA means nothing.
-    expect((await evaluatePolicy(policy(), input({ lastMfaAt: NOW - 1 }, [device('d1')]).value)).action).toBe('challenge');
+    expect((await evaluatePolicy(policy(), input({ lastMfaAt: at(NOW - 1) }, [device('d1')]).value)).action).toBe('challenge');
+  });
+
+  it('never lets a recent MFA stand in for a missing or blocked method (failed before: the cookie was read first)', async () => {
+    const p = policy({ skipWithin: '1h' });
+    const recent = async () => NOW - 1;
+    const blocked = { ...device('d2'), status: 'BLOCKED' as const };
+    expect(await evaluatePolicy(p, input({ lastMfaAt: recent }).value)).toEqual({ action: 'enroll' });
+    expect(await evaluatePolicy(p, input({ lastMfaAt: recent }, [blocked]).value)).toEqual({ action: 'deny' });
+    expect((await evaluatePolicy(p, input({ lastMfaAt: recent }, [device('d1'), blocked]).value)).action).toBe('challenge');
+    const waiting = { ...device('d3'), status: 'ACTIVATION_REQUIRED' as const };
+    expect(await evaluatePolicy(p, input({ lastMfaAt: recent }, [waiting]).value)).toEqual({ action: 'enroll' });
   });
 
   it("decides for a user without a device by noDevice: 'enroll' (default), 'bypass' or 'deny'", async () => {

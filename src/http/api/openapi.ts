@@ -123,7 +123,7 @@ const body = (properties: Record<string, unknown>, required: string[] = []) => (
 });
 
 const common = {
-  '401': error('Not signed on (UNAUTHENTICATED)'),
+  '401': error("Not signed on (UNAUTHENTICATED), or an administrator's change to another user without the administrator's own recent MFA (MFA_REQUIRED)"),
   '403': error('Cross-site request, or not an administrator (FORBIDDEN)'),
   '415': error('The body is not JSON (UNSUPPORTED_MEDIA_TYPE)'),
   '503': error('The store or the mail transport is down (STORE_UNAVAILABLE, DELIVERY_FAILED, SERVICE_UNAVAILABLE)'),
@@ -177,6 +177,7 @@ function devicePaths(admin: boolean) {
         summary: 'Remove the device',
         responses: {
           '204': { description: 'Removed' },
+          '400': error("VALIDATION_FAILED (field device): the user's only active method; only an administrator may remove it"),
           '404': error('NOT_FOUND'),
           ...common,
           '401': error('UNAUTHENTICATED, or MFA_REQUIRED: removing a method needs a recent MFA'),

@@ -45,6 +45,10 @@ export function apiRouter<User>(deps: HttpDeps<User>, flow: SignOnFlow<User>): R
     const auth = signedOn(deps, req);
     if (!auth) throw new UnauthenticatedError();
     if (!options.admin || (await options.admin(req)) !== true) throw new ForbiddenError('Only an administrator may manage other users.');
+    // A password alone (an administrator the policy let through, a stolen session of one) must not change another user's methods.
+    if (req.method !== 'GET' && req.method !== 'HEAD' && options.adminRequiresMfa && !mfaIsFresh(deps, auth, options.recentMfaMs)) {
+      throw new MfaRequiredError();
+    }
     return { userId: String(req.params.userId), asAdmin: true, auth };
   }
 
@@ -114,7 +118,7 @@ export function apiRouter<User>(deps: HttpDeps<User>, flow: SignOnFlow<User>): R
     router.delete(`${base}/:id`, route(subject, async (req, res, s) => {
       await devices.get(s.userId, String(req.params.id));
       await requireRecentMfa(s);
-      await devices.remove(s.userId, String(req.params.id), requestContext(req));
+      await devices.remove(s.userId, String(req.params.id), requestContext(req), { allowLast: s.asAdmin });
       res.status(204).end();
     }));
   }

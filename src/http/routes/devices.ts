@@ -1,6 +1,6 @@
 import type { Request, Response, Router } from 'express';
 import { toDevice } from '../../devices/service.js';
-import { MfaError, ValidationError } from '../../errors.js';
+import { MfaError } from '../../errors.js';
 import { requestContext } from '../context.js';
 import type { HttpDeps } from '../deps.js';
 import { demandStepUp, mfaIsFresh, required, signedOn } from '../required.js';
@@ -124,10 +124,6 @@ export function deviceRoutes<User>(deps: HttpDeps<User>, router: Router): void {
     const userId = auth(req).userId;
     const device = await devices.record(userId, id(req));
     if (!(await changeAllowed(req, res, `${base}/devices`))) return;
-    const active = await devices.active(userId);
-    if (device.status === 'ACTIVE' && active.length === 1) {
-      throw new ValidationError('This is your only method: add another one before you remove it.', 'device');
-    }
     await devices.remove(userId, device.id, requestContext(req));
     notice(req, 'notice.removed', { address: device.email });
     res.redirect(303, `${base}/devices`);
