@@ -6,6 +6,7 @@ import { MfaError } from '../errors.js';
 import { messageHelpers, type Translator } from '../i18n/translator.js';
 import type { Branding, Logger } from '../options.js';
 import { LIBRARY_VIEWS, type Renderer } from '../render.js';
+import { clientMistake, describeMistake } from './client-error.js';
 import { wantsJson } from './context.js';
 import { csrfToken } from './csrf.js';
 import { localeOf } from './locale.js';
@@ -69,10 +70,14 @@ export class Pages {
     if (!known || error.status >= 500) this.logger.error(`${req.method} ${req.originalUrl} failed`, known && error.cause ? error.cause : error);
   }
 
-  /** A page (or JSON body) for an error: its own message for an MfaError, a 503 for anything else. */
-  error(req: Request, res: Response, error: unknown, format: 'auto' | 'json' = 'auto'): void {
+  /** A page (or JSON body) for an error: its own message for an MfaError or a client's mistake, a 503 for anything else. */
+  error(req: Request, res: Response, raised: unknown, format: 'auto' | 'json' = 'auto'): void {
+    const mistake = clientMistake(raised);
+    // A warning, not an error: anyone can send these, and they must not set off outage alerts.
+    if (mistake) this.logger.warn(`${req.method} ${req.originalUrl} refused with ${mistake.status}, the client's mistake: ${describeMistake(raised)}`);
+    else this.logCause(req, raised);
+    const error = mistake ?? raised;
     const known = error instanceof MfaError;
-    this.logCause(req, error);
     const status = known ? error.status : 503;
     if (status === 503) res.set('Retry-After', '5');
     if (format === 'json' || wantsJson(req)) {
