@@ -19,6 +19,11 @@ export function createMiddleware<User>(deps: HttpDeps<User>, flow: SignOnFlow<Us
   const { basePath } = deps.options;
   const pages = express.Router();
   pages.get('/assets/mfa.css', (req, res) => deps.pages.serveStylesheet(req, res));
+  // Everything else here, redirects and API errors too, belongs to one session: no browser or proxy may keep it.
+  pages.use((_req: Request, res: Response, next: NextFunction) => {
+    res.set('Cache-Control', 'no-store');
+    next();
+  });
   pages.use((req: Request, _res: Response, next: NextFunction) => {
     chooseLocale(req, deps.translator, deps.options.locale);
     next();
