@@ -8,7 +8,7 @@ import type { Branding, Logger } from '../options.js';
 import { LIBRARY_VIEWS, type Renderer } from '../render.js';
 import { clientMistake, describeMistake } from './client-error.js';
 import { wantsJson } from './context.js';
-import { csrfToken } from './csrf.js';
+import { lazyCsrfToken } from './csrf.js';
 import { localeOf } from './locale.js';
 import { sessionBag, takeFlash, type ErrorNote } from './session-state.js';
 
@@ -53,7 +53,8 @@ export class Pages {
     const notice = flash && 'notice' in flash ? helpers.t(flash.notice.key, flash.notice.vars) : null;
     const html = this.renderer.render(view, {
       ...this.common(helpers),
-      csrfToken: csrfToken(req),
+      // No session (its store is down): no token and no flash, and nothing to write them to.
+      csrfToken: sessionBag(req) ? lazyCsrfToken(req) : null,
       notice,
       ...locals,
       title: helpers.t(locals.title as string),
@@ -86,22 +87,7 @@ export class Pages {
       res.status(status).json({ code: known ? error.code : 'SERVICE_UNAVAILABLE', message, ...(Object.keys(details).length > 0 ? { details } : {}) });
       return;
     }
-    const title = status === 503 ? 'message.tryAgain' : 'message.error';
-    if (!sessionBag(req)) {
-      // No session means no CSRF token and no flash; render without them.
-      const helpers = messageHelpers(this.translator, localeOf(req));
-      res.status(status);
-      this.securityHeaders(res);
-      res.type('html').send(this.renderer.render('message', {
-        ...this.common(helpers),
-        csrfToken: null,
-        notice: null,
-        title: helpers.t(title),
-        error: { code: this.note(error).code, message: helpers.errorText(this.note(error)) },
-      }));
-      return;
-    }
-    this.render(req, res, 'message', { title, error }, status);
+    this.render(req, res, 'message', { title: status === 503 ? 'message.tryAgain' : 'message.error', error }, status);
   }
 
   serveStylesheet(req: Request, res: Response): void {
