@@ -1,8 +1,10 @@
-import express from 'express';
+import { randomBytes } from 'node:crypto';
+import express, { type Request } from 'express';
 import session from 'express-session';
 import passport from 'passport';
 import { Strategy as LocalStrategy } from 'passport-local';
-import { mfa, type MfaOptions } from '../src/index.js';
+import { mfa, type Logger, type MfaOptions } from '../src/index.js';
+import { CSRF_FIELD, csrfAllows, csrfToken } from './csrf.js';
 
 export interface DemoUser {
   id: string;
@@ -29,7 +31,26 @@ function page(title: string, body: string): string {
   return `<!doctype html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1"><title>${escape(title)}</title><link rel="stylesheet" href="/mfa/assets/mfa.css"></head><body><main class="mfa-card"><h1>${escape(title)}</h1>${body}</main></body></html>`;
 }
 
+/** The hidden field of the app's own forms. */
+const csrfField = (req: Request) => `<input type="hidden" name="${CSRF_FIELD}" value="${escape(csrfToken(req))}">`;
+
+/**
+ * The key that signs the session cookie: SESSION_SECRET, which production
+ * must set (a key in the source would let anyone forge cookies); in
+ * development a random one, so sessions end when the process does.
+ */
+function sessionSecret(logger: Pick<Logger, 'warn'>): string {
+  const secret = process.env.SESSION_SECRET;
+  if (secret) return secret;
+  if (process.env.NODE_ENV === 'production') {
+    throw new Error('example-app: SESSION_SECRET is not set. With NODE_ENV=production, set it to 32 or more random bytes: it signs the session cookie.');
+  }
+  logger.warn('example-app: no SESSION_SECRET: using a random one for this process, so sessions end when it stops. Set SESSION_SECRET to keep them.');
+  return randomBytes(32).toString('base64url');
+}
+
 export function createExampleApp(options: ExampleOptions = {}) {
+  const secret = sessionSecret(options.mfa?.logger ?? console);
   const app = express();
   const authenticator = new passport.Passport();
 
@@ -53,7 +74,7 @@ export function createExampleApp(options: ExampleOptions = {}) {
   app.use(
     session({
       name: 'example.sid',
-      secret: process.env.SESSION_SECRET ?? 'example-app-session-secret-change-me',
+      secret,
       resave: false,
       saveUninitialized: false,
       store: options.sessionStore,
@@ -62,12 +83,17 @@ export function createExampleApp(options: ExampleOptions = {}) {
   );
   app.use(authenticator.session());
   app.use(auth);
+  // After app.use(auth): the library's pages under /mfa are answered before this, and check their own _csrf field.
+  app.use((req, res, next) => {
+    if (csrfAllows(req)) return next();
+    res.status(403).send(page('Please try again', '<p class="mfa-error" role="alert">This form has expired.</p><p><a href="/login">Reload the sign-on page</a> and try again.</p>'));
+  });
 
   app.get('/', (req, res) => {
     const user = req.user as DemoUser | undefined;
     res.send(
       user
-        ? page(`Hello, ${user.username}`, `<p>You are signed on.</p><p><a href="/account">Your account</a></p><p><a href="/mfa/devices">Your authentication methods</a></p><p><a href="/transfer">Make a transfer</a> (asks for a fresh code after 5 minutes)</p><form method="post" action="/logout"><button class="mfa-secondary" type="submit">Sign out</button></form>`)
+        ? page(`Hello, ${user.username}`, `<p>You are signed on.</p><p><a href="/account">Your account</a></p><p><a href="/mfa/devices">Your authentication methods</a></p><p><a href="/transfer">Make a transfer</a> (asks for a fresh code after 5 minutes)</p><form method="post" action="/logout">${csrfField(req)}<button class="mfa-secondary" type="submit">Sign out</button></form>`)
         : page('express-mfa example', '<p><a class="mfa-button" href="/login">Sign on</a></p>'),
     );
   });
@@ -79,6 +105,7 @@ export function createExampleApp(options: ExampleOptions = {}) {
         'Sign on',
         `${messages.map((m) => `<p class="mfa-error" role="alert">${escape(m)}</p>`).join('')}
         <form method="post" action="/login">
+          ${csrfField(req)}
           <label for="username">Username</label><input id="username" name="username" type="text" autocomplete="username" required>
           <label for="password">Password</label><input id="password" name="password" type="password" autocomplete="current-password" required>
           <button class="mfa-primary" type="submit">Sign on</button>

@@ -21,7 +21,8 @@ export type MfaErrorCode =
   | 'CSRF_FAILED'
   | 'UNAUTHENTICATED'
   | 'FORBIDDEN'
-  | 'UNSUPPORTED_MEDIA_TYPE';
+  | 'UNSUPPORTED_MEDIA_TYPE'
+  | 'BAD_REQUEST';
 
 export class MfaError extends Error {
   readonly code: MfaErrorCode;
@@ -161,6 +162,24 @@ export class ForbiddenError extends MfaError {
 export class UnsupportedMediaTypeError extends MfaError {
   constructor() {
     super('UNSUPPORTED_MEDIA_TYPE', 'Send the request body as JSON, with Content-Type: application/json.', 415);
+  }
+}
+
+/**
+ * A request the client got wrong before any check of the library's own: a
+ * body too large or in an unknown Content-Encoding, a path that is not valid
+ * percent-encoding. It wraps an error of the layers below (body-parser,
+ * Express's router, http-errors) and answers with that error's 4xx status:
+ * anyone can send such a request, so it must never look like an outage.
+ */
+export class BadRequestError extends MfaError {
+  constructor(status: number, cause: unknown) {
+    if (!Number.isInteger(status) || status < 400 || status > 499) throw new RangeError(`BadRequestError needs a 4xx status; got ${status}.`);
+    const tooLarge = status === 413;
+    super('BAD_REQUEST', tooLarge ? 'The request is too large.' : 'The request is not valid.', status, {
+      cause,
+      key: tooLarge ? 'BAD_REQUEST.tooLarge' : 'BAD_REQUEST',
+    });
   }
 }
 

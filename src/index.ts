@@ -31,5 +31,6 @@ export {
   DeliveryError,
   StoreUnavailableError,
   NoDeviceError,
+  BadRequestError,
   type MfaErrorCode,
 } from './errors.js';

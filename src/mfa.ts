@@ -2,7 +2,7 @@ import type { ErrorRequestHandler, RequestHandler } from 'express';
 import defaultPassport from 'passport';
 import { DeviceService, type CreateDeviceInput, type Device, type DeviceUpdate, type RemoveOptions } from './devices/service.js';
 import { EmailSender, LogTransport } from './delivery/email.js';
-import { NotFoundError, ValidationError } from './errors.js';
+import { NotFoundError } from './errors.js';
 import { parseChallengeId, publicChallengeId } from './otp/challenge-id.js';
 import { EventBus, type MfaEvent, type RequestContext } from './events.js';
 import { authenticate, type AuthenticateOptions } from './http/authenticate.js';
@@ -54,7 +54,8 @@ export interface MfaMiddleware<User = any> extends RequestHandler {
   /**
    * An error handler to mount last: any error (a session store that is down,
    * say) becomes the library's "try again shortly" page (503, or JSON), and
-   * the cause goes to the logger.
+   * the cause goes to the logger. A client's mistake (a body an app-wide
+   * parser refused) gets its own 4xx page instead, and a warning.
    */
   errorHandler(): ErrorRequestHandler;
   devices: DevicesApi;
@@ -168,9 +169,8 @@ export function mfa<User = any>(options: MfaOptions<User>): MfaMiddleware<User> 
     errorHandler: (): ErrorRequestHandler => (error, req, res, next) => {
       if (res.headersSent) return next(error);
       chooseLocale(req, translator, resolved.locale);
-      // A JSON or form body that an app-wide parser could not read is the client's mistake, not an outage.
-      const unreadable = (error as { type?: string })?.type === 'entity.parse.failed';
-      pages.error(req, res, unreadable ? new ValidationError('The request body could not be read.') : error);
+      // A body an app-wide parser refused is the client's mistake: pages.error answers it with its 4xx.
+      pages.error(req, res, error);
     },
     devices: devicesApi,
     challenges: challengesApi,

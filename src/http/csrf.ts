@@ -20,6 +20,15 @@ export function csrfToken(req: Request): string {
   return state.csrf;
 }
 
+/**
+ * The token as a template value, made only when a form prints it: a page
+ * without a form (the error page of an anonymous POST, say) writes nothing
+ * to the session, so with saveUninitialized: false it creates none.
+ */
+export function lazyCsrfToken(req: Request): { toString(): string } {
+  return { toString: () => csrfToken(req) };
+}
+
 /** Refuses a state-changing request whose form field or header does not carry the session's token. */
 export function verifyCsrf(req: Request, _res: Response, next: NextFunction): void {
   if (req.method === 'GET' || req.method === 'HEAD' || req.method === 'OPTIONS') return next();

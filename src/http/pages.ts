@@ -6,8 +6,9 @@ import { MfaError } from '../errors.js';
 import { messageHelpers, type Translator } from '../i18n/translator.js';
 import type { Branding, Logger } from '../options.js';
 import { LIBRARY_VIEWS, type Renderer } from '../render.js';
+import { clientMistake, describeMistake } from './client-error.js';
 import { wantsJson } from './context.js';
-import { csrfToken } from './csrf.js';
+import { lazyCsrfToken } from './csrf.js';
 import { localeOf } from './locale.js';
 import { sessionBag, takeFlash, type ErrorNote } from './session-state.js';
 
@@ -52,7 +53,8 @@ export class Pages {
     const notice = flash && 'notice' in flash ? helpers.t(flash.notice.key, flash.notice.vars) : null;
     const html = this.renderer.render(view, {
       ...this.common(helpers),
-      csrfToken: csrfToken(req),
+      // No session (its store is down): no token and no flash, and nothing to write them to.
+      csrfToken: sessionBag(req) ? lazyCsrfToken(req) : null,
       notice,
       ...locals,
       title: helpers.t(locals.title as string),
@@ -69,10 +71,14 @@ export class Pages {
     if (!known || error.status >= 500) this.logger.error(`${req.method} ${req.originalUrl} failed`, known && error.cause ? error.cause : error);
   }
 
-  /** A page (or JSON body) for an error: its own message for an MfaError, a 503 for anything else. */
-  error(req: Request, res: Response, error: unknown, format: 'auto' | 'json' = 'auto'): void {
+  /** A page (or JSON body) for an error: its own message for an MfaError or a client's mistake, a 503 for anything else. */
+  error(req: Request, res: Response, raised: unknown, format: 'auto' | 'json' = 'auto'): void {
+    const mistake = clientMistake(raised);
+    // A warning, not an error: anyone can send these, and they must not set off outage alerts.
+    if (mistake) this.logger.warn(`${req.method} ${req.originalUrl} refused with ${mistake.status}, the client's mistake: ${describeMistake(raised)}`);
+    else this.logCause(req, raised);
+    const error = mistake ?? raised;
     const known = error instanceof MfaError;
-    this.logCause(req, error);
     const status = known ? error.status : 503;
     if (status === 503) res.set('Retry-After', '5');
     if (format === 'json' || wantsJson(req)) {
@@ -81,22 +87,7 @@ export class Pages {
       res.status(status).json({ code: known ? error.code : 'SERVICE_UNAVAILABLE', message, ...(Object.keys(details).length > 0 ? { details } : {}) });
       return;
     }
-    const title = status === 503 ? 'message.tryAgain' : 'message.error';
-    if (!sessionBag(req)) {
-      // No session means no CSRF token and no flash; render without them.
-      const helpers = messageHelpers(this.translator, localeOf(req));
-      res.status(status);
-      this.securityHeaders(res);
-      res.type('html').send(this.renderer.render('message', {
-        ...this.common(helpers),
-        csrfToken: null,
-        notice: null,
-        title: helpers.t(title),
-        error: { code: this.note(error).code, message: helpers.errorText(this.note(error)) },
-      }));
-      return;
-    }
-    this.render(req, res, 'message', { title, error }, status);
+    this.render(req, res, 'message', { title: status === 503 ? 'message.tryAgain' : 'message.error', error }, status);
   }
 
   serveStylesheet(req: Request, res: Response): void {

@@ -5,6 +5,7 @@ import type { HttpDeps } from './deps.js';
 import { apiRouter } from './api/router.js';
 import { gate } from './gate.js';
 import { chooseLocale } from './locale.js';
+import { trustProxyCheck } from './proxy-check.js';
 import { sessionBag } from './session-state.js';
 import { challengeRoutes } from './routes/challenge.js';
 import { deviceRoutes } from './routes/devices.js';
@@ -19,6 +20,11 @@ export function createMiddleware<User>(deps: HttpDeps<User>, flow: SignOnFlow<Us
   const { basePath } = deps.options;
   const pages = express.Router();
   pages.get('/assets/mfa.css', (req, res) => deps.pages.serveStylesheet(req, res));
+  // Everything else here, redirects and API errors too, belongs to one session: no browser or proxy may keep it.
+  pages.use((_req: Request, res: Response, next: NextFunction) => {
+    res.set('Cache-Control', 'no-store');
+    next();
+  });
   pages.use((req: Request, _res: Response, next: NextFunction) => {
     chooseLocale(req, deps.translator, deps.options.locale);
     next();
@@ -40,9 +46,11 @@ export function createMiddleware<User>(deps: HttpDeps<User>, flow: SignOnFlow<Us
   const mounted = express.Router();
   mounted.use(basePath, pages);
   const runGate = gate(deps);
+  const checkTrustProxy = trustProxyCheck(deps.options.logger, deps.options.production);
   const prefix = `${basePath}/`;
 
   return function mfaMiddleware(req: Request, res: Response, next: NextFunction): void {
+    checkTrustProxy(req);
     runGate(req, res, (error?: unknown) => {
       if (error) return next(error);
       const url = req.url;

@@ -98,6 +98,8 @@ export const en = {
   'error.UNAUTHENTICATED': 'Sign on first.',
   'error.FORBIDDEN': 'You may not do this.',
   'error.UNSUPPORTED_MEDIA_TYPE': 'Send the request body as JSON, with Content-Type: application/json.',
+  'error.BAD_REQUEST': 'This request is not valid. Go back and try again.',
+  'error.BAD_REQUEST.tooLarge': 'What you sent is too large. Go back and try again with less.',
 
   'email.pairing.subject': 'Your code to confirm this email address: {code}',
   'email.pairing.intro': 'Someone asked to use this address for sign-on codes.',

@@ -95,6 +95,8 @@ export const fr: Messages = {
   'error.UNAUTHENTICATED': 'Connectez-vous d’abord.',
   'error.FORBIDDEN': 'Vous n’êtes pas autorisé à faire cela.',
   'error.UNSUPPORTED_MEDIA_TYPE': 'Envoyez le corps de la requête en JSON, avec Content-Type: application/json.',
+  'error.BAD_REQUEST': 'Cette requête n’est pas valide. Revenez en arrière et réessayez.',
+  'error.BAD_REQUEST.tooLarge': 'Ce que vous avez envoyé est trop volumineux. Revenez en arrière et réessayez avec moins.',
 
   'email.pairing.subject': 'Votre code pour confirmer cette adresse e-mail : {code}',
   'email.pairing.intro': 'Quelqu’un a demandé à utiliser cette adresse pour les codes de connexion.',

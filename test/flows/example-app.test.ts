@@ -1,5 +1,5 @@
 import request from 'supertest';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { createExampleApp } from '../../example-app/app.js';
 import { codeOf, csrfOf } from '../helpers/app.js';
 import { SmtpSink } from '../helpers/smtp.js';
@@ -12,6 +12,24 @@ beforeAll(async () => {
 afterAll(async () => {
   await sink.close();
 });
+afterEach(() => {
+  vi.unstubAllEnvs();
+});
+
+type Agent = ReturnType<typeof request.agent>;
+
+/** The token of the app's own forms (not the library's _csrf). */
+function appCsrfOf(html: string): string {
+  const match = /name="csrf_token" value="([^"]+)"/.exec(html);
+  if (!match) throw new Error(`no csrf_token field in:\n${html.slice(0, 500)}`);
+  return match[1]!;
+}
+
+/** Signs on through the sign-on page's form, with its token. */
+async function logIn(a: Agent, username: string, password: string) {
+  const form = await a.get('/login');
+  return a.post('/login').type('form').send({ csrf_token: appCsrfOf(form.text), username, password });
+}
 
 function exampleApp() {
   const logger = quietLogger();
@@ -28,7 +46,7 @@ describe('the example app', () => {
     expect(first.headers.location).toBe('/login');
     expect((await a.get('/login')).text).toContain('action="/login"');
 
-    const res = await a.post('/login').type('form').send({ username: 'alice', password: 'alice-password' });
+    const res = await logIn(a, 'alice', 'alice-password');
     expect(res.status).toBe(303);
     expect(res.headers.location).toBe('/mfa/enroll');
 
@@ -55,7 +73,7 @@ describe('the example app', () => {
     // The next sign-on, in another browser, answers a code.
     const b = request.agent(app);
     const afterLogin = sink.count();
-    expect((await b.post('/login').type('form').send({ username: 'alice', password: 'alice-password' })).headers.location).toBe('/mfa/challenge');
+    expect((await logIn(b, 'alice', 'alice-password')).headers.location).toBe('/mfa/challenge');
     const code = codeOf((await sink.next('alice@example.test', { after: afterLogin })).text);
     const page = await b.get('/mfa/challenge');
     const signedOn = await b.post('/mfa/challenge').type('form').send({ _csrf: csrfOf(page.text), otp: code });
@@ -67,7 +85,7 @@ describe('the example app', () => {
     const { app } = exampleApp();
     const a = request.agent(app);
     const after = sink.count();
-    const res = await a.post('/login').type('form').send({ username: 'admin', password: 'admin-password' });
+    const res = await logIn(a, 'admin', 'admin-password');
     expect(res.status).toBe(303);
     expect(res.headers.location).toBe('/');
     expect((await a.get('/')).text).toContain('Hello, admin');
@@ -78,7 +96,7 @@ describe('the example app', () => {
   it('shows the message of a wrong password once on the sign-on page', async () => {
     const { app } = exampleApp();
     const a = request.agent(app);
-    const res = await a.post('/login').type('form').send({ username: 'alice', password: 'nope' });
+    const res = await logIn(a, 'alice', 'nope');
     expect(res.headers.location).toBe('/login');
     const page = await a.get('/login');
     expect(page.text).toContain('Wrong username or password.');
@@ -87,8 +105,69 @@ describe('the example app', () => {
   });
 
   it('logs its development warnings through the given logger, not the console', async () => {
+    vi.stubEnv('SESSION_SECRET', '');
     const { logger } = exampleApp();
     expect(logger.lines.some((l) => l.level === 'warn' && /no secret given/.test(l.message))).toBe(true);
+    expect(logger.lines.some((l) => l.level === 'warn' && /no SESSION_SECRET/.test(l.message))).toBe(true);
     expect(logger.lines.some((l) => /no email\.transport/.test(l.message))).toBe(false);
+  });
+
+  it('refuses to start in production without SESSION_SECRET, and takes the one given', async () => {
+    vi.stubEnv('NODE_ENV', 'production');
+    vi.stubEnv('SESSION_SECRET', '');
+    expect(() => exampleApp()).toThrow(/SESSION_SECRET is not set/);
+    vi.stubEnv('NODE_ENV', 'development');
+    vi.stubEnv('SESSION_SECRET', 'a-session-secret-of-the-operator-s-own');
+    expect(exampleApp().logger.lines.some((l) => /SESSION_SECRET/.test(l.message))).toBe(false);
+  });
+});
+
+describe("the example app's own forms carry a CSRF token of its own", () => {
+  it('refuses a sign-on without the token, or with a wrong one or the library\'s _csrf field, with 403', async () => {
+    const { app } = exampleApp();
+    const a = request.agent(app);
+    const token = appCsrfOf((await a.get('/login')).text);
+    const attempts = [
+      { username: 'admin', password: 'admin-password' },
+      { username: 'admin', password: 'admin-password', csrf_token: '' },
+      { username: 'admin', password: 'admin-password', csrf_token: `${token.slice(0, -1)}${token.endsWith('A') ? 'B' : 'A'}` },
+      { username: 'admin', password: 'admin-password', _csrf: token },
+    ];
+    for (const body of attempts) {
+      const res = await a.post('/login').type('form').send(body);
+      expect(res.status, JSON.stringify(body)).toBe(403);
+      expect(res.text).toContain('This form has expired.');
+    }
+    // A browser that never got the form has no token at all.
+    expect((await request(app).post('/login').type('form').send({ username: 'admin', password: 'admin-password', csrf_token: token })).status).toBe(403);
+    expect((await a.get('/')).text).not.toContain('Hello, admin');
+
+    const res = await a.post('/login').type('form').send({ csrf_token: token, username: 'admin', password: 'admin-password' });
+    expect(res.status).toBe(303);
+    expect(res.headers.location).toBe('/');
+  });
+
+  it('refuses a sign-out without the token; with the home page\'s token it signs out', async () => {
+    const { app } = exampleApp();
+    const a = request.agent(app);
+    expect((await logIn(a, 'admin', 'admin-password')).headers.location).toBe('/');
+    const home = await a.get('/');
+    expect(home.text).toContain('Hello, admin');
+    expect((await a.post('/logout').type('form').send({})).status).toBe(403);
+    expect((await a.get('/')).text).toContain('Hello, admin');
+    const out = await a.post('/logout').type('form').send({ csrf_token: appCsrfOf(home.text) });
+    expect(out.status).toBe(302);
+    expect((await a.get('/')).text).toContain('express-mfa example');
+  });
+
+  it("the library's own forms under /mfa need only their _csrf", async () => {
+    const { app } = exampleApp();
+    const a = request.agent(app);
+    expect((await logIn(a, 'alice', 'alice-password')).headers.location).toBe('/mfa/enroll');
+    const enroll = await a.get('/mfa/enroll');
+    expect(enroll.text).not.toContain('csrf_token');
+    const after = sink.count();
+    expect((await a.post('/mfa/enroll').type('form').send({ _csrf: csrfOf(enroll.text) })).status).toBe(303);
+    await sink.next('alice@example.test', { after });
   });
 });

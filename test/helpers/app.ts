@@ -30,6 +30,8 @@ export interface TestAppOptions {
   users?: TestUser[];
   sink: SmtpSink;
   sessionStore?: session.Store;
+  /** false: the app parses no forms itself, so the library's own parser reads the forms of its pages. */
+  formParser?: boolean;
   /** Extra routes mounted after the library. */
   routes?: (app: express.Express, auth: MfaMiddleware<TestUser>, passport: passport.PassportStatic) => void;
 }
@@ -75,7 +77,7 @@ export function createTestApp(options: TestAppOptions): TestApp {
   auth.on('event', (e) => events.push(e));
 
   app.set('trust proxy', 'loopback');
-  app.use(express.urlencoded({ extended: false }));
+  if (options.formParser !== false) app.use(express.urlencoded({ extended: false }));
   app.use(
     session({
       secret: 'session-secret',

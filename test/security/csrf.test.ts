@@ -2,10 +2,11 @@
  * Every form under /mfa carries a CSRF token; a POST without the session's
  * own token is refused with 403 and changes nothing.
  */
+import request from 'supertest';
 import { describe, expect, it } from 'vitest';
 import type { ChallengeRecord } from '../../src/stores/types.js';
 import { agent, codeOf, createTestApp, csrfOf, login, submit, type Agent } from '../helpers/app.js';
-import { answer, pairDevice, startSignOn, useSink } from './support.js';
+import { answer, InspectableSessionStore, pairDevice, startSignOn, useSink } from './support.js';
 
 const sink = useSink();
 
@@ -118,5 +119,35 @@ describe('CSRF on every POST under /mfa', () => {
       const res = await fresh.post(path).type('form').send({ _csrf: 'undefined' });
       expect(res.status, path).toBe(403);
     }
+  });
+});
+
+describe('a request without a session does not get one', () => {
+  // saveUninitialized: false keeps bots from filling the session store; making a CSRF token for a page without a form would undo it.
+  it('anonymous POSTs refused for their missing token, and anonymous GETs, store no session and set no cookie', async () => {
+    const sessionStore = new InspectableSessionStore();
+    const t = createTestApp({ sink: sink(), sessionStore, formParser: false });
+    const responses = [];
+    for (let i = 0; i < 5; i += 1) {
+      for (const path of ['/mfa/challenge', '/mfa/enroll', '/mfa/devices/add', '/mfa/challenge/cancel']) {
+        const res = await request(t.app).post(path).type('form').send({ otp: '123456', email: 'eve@example.test' });
+        expect(res.status, path).toBe(403);
+        responses.push(res);
+      }
+      responses.push(await request(t.app).post('/mfa/challenge').type('form').send(`otp=${'1'.repeat(20_000)}`));
+      responses.push(await request(t.app).get('/mfa/challenge'));
+      responses.push(await request(t.app).get('/mfa/enroll'));
+    }
+    for (const res of responses) expect(res.headers['set-cookie'], `${res.status} ${res.text.slice(0, 100)}`).toBeUndefined();
+    expect(sessionStore.dump()).toEqual({});
+  });
+
+  it('a page with a form still gets its token (and so its session)', async () => {
+    const sessionStore = new InspectableSessionStore();
+    const t = createTestApp({ sink: sink(), sessionStore });
+    const e = agent(t.app);
+    await login(e, 'bob', 'pw-bob');
+    const page = await e.get('/mfa/enroll');
+    expect(Object.values(sessionStore.dump()).map((s) => s.mfa?.csrf)).toEqual([csrfOf(page.text)]);
   });
 });

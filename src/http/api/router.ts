@@ -157,12 +157,7 @@ export function apiRouter<User>(deps: HttpDeps<User>, flow: SignOnFlow<User>): R
   router.use((_req: Request, _res: Response, next: NextFunction) => next(new NotFoundError('No such endpoint.')));
   router.use((error: unknown, req: Request, res: Response, _next: NextFunction) => {
     if (error instanceof RateLimitError) res.set('Retry-After', String(error.retryAfter));
-    if (isBodyParserError(error)) return deps.pages.error(req, res, new ValidationError('The body is not valid JSON.'), 'json');
     deps.pages.error(req, res, error, 'json');
   });
   return router;
-}
-
-function isBodyParserError(error: unknown): boolean {
-  return typeof error === 'object' && error !== null && (error as { type?: string }).type === 'entity.parse.failed';
 }
