@@ -420,3 +420,41 @@ describe('a code answers only its own user and purpose', () => {
     await expect(t.auth.devices.activate('u1', device.id, pairing)).resolves.toMatchObject({ status: 'ACTIVE' });
   });
 });
+
+describe('sends per recipient (failed before: any account could have pairing codes mailed to any address without end)', () => {
+  it('pairing codes to one address are capped across accounts; the owner of an active address still gets sign-on codes', async () => {
+    const t = createTestApp({ sink: sink() });
+    const victim = 'victim@example.test';
+    const after = sink().count();
+    // Five strangers' accounts each ask to pair the victim's address: within every account's own quota.
+    for (let i = 1; i <= 5; i++) await t.auth.devices.create(`stranger-${i}`, { email: victim });
+    const refused = await rejection(t.auth.devices.create('stranger-6', { email: victim }));
+    expect(refused).toMatchObject({ code: 'SEND_LIMIT_EXCEEDED', status: 429 });
+    await new Promise((r) => setTimeout(r, 100));
+    expect(mailsTo(sink(), victim, { after })).toHaveLength(5);
+    expect(await t.auth.devices.list('stranger-6')).toEqual([]);
+
+    // alice, whose active address it is, signs on as usual: sign-on codes are not the strangers' to exhaust.
+    const alice = t.users[0]!;
+    await pairDevice(t, sink(), 'u1', alice.email!);
+    for (let i = 1; i <= 5; i++) await t.auth.devices.create(`other-${i}`, { email: alice.email! }).catch(() => undefined);
+    const a = agent(t.app);
+    const { code } = await startSignOn(a, sink(), alice);
+    expect((await answer(a, code)).status).toBe(303);
+  });
+});
+
+describe('the last active method (one rule for pages, API and the programmatic API)', () => {
+  it('auth.devices.remove refuses the last active method unless allowLast; parallel removals leave one', async () => {
+    const t = createTestApp({ sink: sink() });
+    const only = await pairDevice(t, sink(), 'u1', 'alice@example.test');
+    expect(await rejection(t.auth.devices.remove('u1', only.id))).toMatchObject({ code: 'VALIDATION_FAILED' });
+    const second = await pairDevice(t, sink(), 'u1', 'alice.work@example.test');
+    const results = await Promise.allSettled([t.auth.devices.remove('u1', only.id), t.auth.devices.remove('u1', second.id)]);
+    expect(results.filter((r) => r.status === 'fulfilled')).toHaveLength(1);
+    expect((await t.auth.devices.list('u1')).filter((d) => d.status === 'ACTIVE')).toHaveLength(1);
+    const [left] = await t.auth.devices.list('u1');
+    await t.auth.devices.remove('u1', left!.id, {}, { allowLast: true });
+    expect(await t.auth.devices.list('u1')).toEqual([]);
+  });
+});

@@ -1,0 +1,123 @@
+/**
+ * "MFA done recently on this browser" (policy.skipWithin) vouches only for a
+ * user whose methods have not changed since: adding or removing a method, an
+ * administrator blocking a device or resetting the user, and
+ * auth.revoke(userId) each end it. And it never stands in for a missing or
+ * blocked method.
+ */
+import { describe, expect, it } from 'vitest';
+import { agent, codeOf, createTestApp, enrollAndSignOn, login, submit, type Agent, type TestApp } from '../helpers/app.js';
+import { adminWithFreshMfa } from '../api/support.js';
+import { call } from '../api/openapi.js';
+import { pairDevice, useSink } from './support.js';
+
+const sink = useSink();
+const ADMIN = { admin: (req: { user?: { admin?: boolean } }) => req.user?.admin === true };
+
+/** alice pairs her profile address during a first sign-on in `a`, which then remembers her; then signs out. */
+async function remembered(mfa: Record<string, unknown> = {}): Promise<{ t: TestApp; a: Agent }> {
+  const t = createTestApp({ sink: sink(), mfa: { policy: { skip: (u) => u.admin === true, skipWithin: '12h' }, ...ADMIN, ...mfa } });
+  const a = agent(t.app);
+  expect((await enrollAndSignOn(a, sink(), t.users[0]!)).status).toBe(303);
+  await a.post('/logout');
+  return { t, a };
+}
+
+async function passwordStep(a: Agent): Promise<string | undefined> {
+  return (await login(a, 'alice', 'pw-alice')).headers.location;
+}
+
+describe('the remembered browser still skips MFA while nothing changed', () => {
+  it('skips on the password alone', async () => {
+    const { a } = await remembered();
+    expect(await passwordStep(a)).toBe('/');
+  });
+});
+
+describe('what ends "verified recently" (each failed before: the cookie signed only user and time)', () => {
+  it('auth.revoke(userId), as on a password change', async () => {
+    const { t, a } = await remembered();
+    await t.auth.revoke('u1');
+    expect(await passwordStep(a)).toBe('/mfa/challenge');
+  });
+
+  it("auth.revoke of another user leaves this one's exception alone", async () => {
+    const { t, a } = await remembered();
+    await t.auth.revoke('u2');
+    expect(await passwordStep(a)).toBe('/');
+  });
+
+  it('a method added (in another browser or by the app)', async () => {
+    const { t, a } = await remembered();
+    await pairDevice(t, sink(), 'u1', 'alice.work@example.test');
+    expect(await passwordStep(a)).toBe('/mfa/challenge');
+  });
+
+  it('a method removed', async () => {
+    const { t, a } = await remembered();
+    const work = await pairDevice(t, sink(), 'u1', 'alice.work@example.test');
+    // Remembered again after the addition, then a removal.
+    expect(await passwordStep(a)).toBe('/mfa/challenge');
+    const again = agent(t.app);
+    expect((await signOnWithCode(again, t)).status).toBe(303);
+    await t.auth.devices.remove('u1', work.id);
+    expect(await passwordStep(again)).toBe('/mfa/challenge');
+  });
+
+  it("an administrator blocks the user's only device: the remembered browser is refused, as a fresh one is", async () => {
+    const { t, a } = await remembered();
+    const root = await adminWithFreshMfa(t, sink());
+    const [device] = await t.auth.devices.list('u1');
+    expect((await call(root, 'patch', '/users/{userId}/devices/{id}', { userId: 'u1', id: device!.id }, { status: 'BLOCKED' })).status).toBe(200);
+    const res = await login(a, 'alice', 'pw-alice');
+    expect(res.status).toBe(403);
+    expect((await a.get('/plain')).status).toBe(401);
+    // Unblocked, the device is back, but the old exception is not.
+    expect((await call(root, 'patch', '/users/{userId}/devices/{id}', { userId: 'u1', id: device!.id }, { status: 'ACTIVE' })).status).toBe(200);
+    expect(await passwordStep(a)).toBe('/mfa/challenge');
+  });
+
+  it('an administrator removes all her devices: the remembered browser must pair, as a fresh one must', async () => {
+    const { t, a } = await remembered();
+    const root = await adminWithFreshMfa(t, sink());
+    expect((await call(root, 'delete', '/users/{userId}/devices', { userId: 'u1' })).status).toBe(204);
+    expect(await passwordStep(a)).toBe('/mfa/enroll');
+    expect((await a.get('/plain')).status).toBe(401);
+  });
+});
+
+describe('a blocked device gets no codes at all (failed before: "send a new code" still mailed it)', () => {
+  it('a sign-on under way: the resend is refused once the device is blocked, and its old code stays dead after an unblock', async () => {
+    const t = createTestApp({ sink: sink(), mfa: { ...ADMIN, methods: { email: { resendCooldown: 0 } } } });
+    const alice = t.users[0]!;
+    const device = await pairDevice(t, sink(), 'u1', alice.email!);
+    const a = agent(t.app);
+    const after = sink().count();
+    await login(a, 'alice', 'pw-alice');
+    const code = codeOf((await sink().next(alice.email!, { after })).text);
+
+    const root = await adminWithFreshMfa(t, sink());
+    expect((await call(root, 'patch', '/users/{userId}/devices/{id}', { userId: 'u1', id: device.id }, { status: 'BLOCKED' })).status).toBe(200);
+    const before = sink().count();
+    const resend = await submit(a, '/mfa/challenge', '/mfa/challenge/resend');
+    expect(resend.status).toBe(400);
+    const send = await submit(a, '/mfa/challenge', '/mfa/challenge/send', { deviceId: device.id });
+    expect(send.status).toBe(404);
+    await new Promise((r) => setTimeout(r, 100));
+    expect(sink().received.slice(before).filter((m) => m.to.includes(alice.email!))).toEqual([]);
+
+    expect((await call(root, 'patch', '/users/{userId}/devices/{id}', { userId: 'u1', id: device.id }, { status: 'ACTIVE' })).status).toBe(200);
+    const answered = await submit(a, '/mfa/challenge', '/mfa/challenge', { otp: code });
+    expect(answered.status).toBe(400);
+    expect((await a.get('/plain')).status).toBe(401);
+  });
+});
+
+/** A sign-on of alice with a code from her default address, in `a`. */
+async function signOnWithCode(a: Agent, t: TestApp) {
+  const alice = t.users[0]!;
+  const after = sink().count();
+  expect((await login(a, 'alice', 'pw-alice')).headers.location).toBe('/mfa/challenge');
+  const code = codeOf((await sink().next(alice.email!, { after })).text);
+  return submit(a, '/mfa/challenge', '/mfa/challenge', { otp: code });
+}
