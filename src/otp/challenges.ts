@@ -153,7 +153,7 @@ export class ChallengeService {
    */
   private async recipientQuota(device: DeviceRecord, purpose: ChallengePurpose, now: number): Promise<void> {
     if (purpose !== 'pairing') return;
-    const recipient = createHmac('sha256', this.secret).update(`recipient\0${device.email.toLowerCase()}`).digest('base64url');
+    const recipient = createHmac('sha256', this.secret).update(`recipient\0${mailbox(device.email)}`).digest('base64url');
     const counted = await this.store.consumeQuota('recipient', recipient, { limit: this.method.recipientSendLimit, windowMs: this.method.sendWindowMs }, now);
     if (!counted.ok) throw new RateLimitError('SEND_LIMIT_EXCEEDED', seconds('retryAfterMs' in counted ? counted.retryAfterMs : this.method.sendWindowMs));
   }
@@ -211,6 +211,14 @@ function attemptError(result: Exclude<Awaited<ReturnType<MfaStore['attemptChalle
     case 'locked':
       return new LockedError(result.lockedUntil);
   }
+}
+
+/** One inbox however it is spelt: case ignored, and a '+tag' too (name+1@ and name+2@ reach the same person). */
+function mailbox(address: string): string {
+  const lower = address.toLowerCase();
+  const at = lower.lastIndexOf('@');
+  const plus = lower.indexOf('+');
+  return plus > 0 && plus < at ? lower.slice(0, plus) + lower.slice(at) : lower;
 }
 
 /** A code goes only to a device in the state its purpose needs: never to a blocked one. */

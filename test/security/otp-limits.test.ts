@@ -427,11 +427,11 @@ describe('sends per recipient (failed before: any account could have pairing cod
     const victim = 'victim@example.test';
     const after = sink().count();
     // Five strangers' accounts each ask to pair the victim's address: within every account's own quota.
-    for (let i = 1; i <= 5; i++) await t.auth.devices.create(`stranger-${i}`, { email: victim });
-    const refused = await rejection(t.auth.devices.create('stranger-6', { email: victim }));
+    for (let i = 1; i <= 5; i++) await t.auth.devices.create(`stranger-${i}`, { email: i % 2 ? victim : 'Victim@Example.test' });
+    const refused = await rejection(t.auth.devices.create('stranger-6', { email: 'victim+again@example.test' }));
     expect(refused).toMatchObject({ code: 'SEND_LIMIT_EXCEEDED', status: 429 });
     await new Promise((r) => setTimeout(r, 100));
-    expect(mailsTo(sink(), victim, { after })).toHaveLength(5);
+    expect(sink().received.slice(after).filter((m) => m.to.some((to) => /victim/i.test(to)))).toHaveLength(5);
     expect(await t.auth.devices.list('stranger-6')).toEqual([]);
 
     // alice, whose active address it is, signs on as usual: sign-on codes are not the strangers' to exhaust.
