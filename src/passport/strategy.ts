@@ -1,5 +1,10 @@
 import { Strategy } from 'passport-strategy';
 import type { Request } from 'express';
+import type { Strategy as PassportStrategy, StrategyCreatedStatic } from 'passport';
+
+// The base class typed as @types/passport types it, not by @types/passport-strategy:
+// the published declarations then name only the peers' types, which the app has.
+const Base: new () => PassportStrategy & StrategyCreatedStatic = Strategy;
 
 /** What the verify function decides: a user to log in, or a failure to show. */
 export type MfaVerifyResult =
@@ -20,8 +25,8 @@ export type MfaVerify = (req: Request, options: { purpose?: string }) => Promise
  * store or mail outage ends in `error`, so that it is never mistaken for a
  * wrong code, and never for a right one.
  */
-export class MfaStrategy extends Strategy {
-  readonly name = 'mfa';
+export class MfaStrategy extends Base {
+  override readonly name = 'mfa';
 
   constructor(private readonly verify: MfaVerify) {
     super();
@@ -29,7 +34,7 @@ export class MfaStrategy extends Strategy {
 
   override authenticate(req: Request, options: { purpose?: string } = {}): void {
     this.verify(req, options).then(
-      (result) => ('user' in result ? this.success(result.user, result.info) : this.fail(result.failure, result.status)),
+      (result) => ('user' in result ? this.success(result.user as Express.User, result.info) : this.fail(result.failure, result.status)),
       (error: Error) => this.error(error),
     );
   }

@@ -3,12 +3,28 @@ import { createClient, type RedisClientType } from 'redis';
 
 export const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
 
+/** What these helpers use of a client, the same in every supported major of `redis`. */
+interface TestClient {
+  on(event: 'error', listener: () => void): unknown;
+  connect(): Promise<unknown>;
+  ping(): Promise<unknown>;
+  scanIterator(options: { MATCH: string; COUNT: number }): AsyncIterable<string[]>;
+  del(keys: string[]): Promise<unknown>;
+}
+
+/** The options every test client is made with: fail fast, never reconnect. */
+export const clientOptions = (url = REDIS_URL) => ({ url, socket: { connectTimeout: 1000, reconnectStrategy: false as const } });
+
 /**
  * A connected client, or null when Redis does not answer. Under CI a missing
  * Redis is a failure, never a skip.
  */
 export async function connectRedis(url = REDIS_URL): Promise<RedisClientType | null> {
-  const client = createClient({ url, socket: { connectTimeout: 1000, reconnectStrategy: false } }) as RedisClientType;
+  return connectClient(createClient(clientOptions(url)) as RedisClientType, url);
+}
+
+/** Connects a client made by any supported major of `redis` (see connectRedis). */
+export async function connectClient<C extends TestClient>(client: C, url = REDIS_URL): Promise<C | null> {
   client.on('error', () => {});
   try {
     await client.connect();
@@ -26,7 +42,7 @@ export function uniquePrefix(name: string): string {
 }
 
 /** Deletes every key under the prefix, with SCAN (never KEYS). */
-export async function deletePrefix(client: RedisClientType, prefix: string): Promise<void> {
+export async function deletePrefix(client: TestClient, prefix: string): Promise<void> {
   for await (const keys of client.scanIterator({ MATCH: `${prefix}*`, COUNT: 500 })) {
     if (keys.length > 0) await client.del(keys);
   }

@@ -1,0 +1,129 @@
+import { mkdir, mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it, type TestContext } from 'vitest';
+import { connectRedis, deletePrefix, REDIS_URL, uniquePrefix } from '../helpers/redis.js';
+import { Browser, describeFailure, isNetworkFailure, makeApp, pack, ROOT, run, startApp, type AppSpec } from './support.js';
+
+// The tarball that `npm pack` makes, installed into the apps people have:
+// each app is one folder, and together they cover ESM and CommonJS, Express
+// 5 and 4.17, Passport 0.7 and 0.6, redis 5 and 6, and strict TypeScript in
+// both module kinds. Versions are pinned so that a failure means a change here.
+const TYPES = ['@types/express-session@1.19.0', '@types/passport@1.0.17'];
+const APPS: Record<'esm' | 'cjs', AppSpec & { main: string }> = {
+  esm: {
+    fixture: 'esm',
+    type: 'module',
+    main: 'app.mjs',
+    dependencies: ['express@5.3.0', 'express-session@1.19.0', 'passport@0.7.0', 'passport-local@1.0.0', 'redis@5.12.1', '@types/express@5.0.6', ...TYPES],
+  },
+  cjs: {
+    fixture: 'cjs',
+    type: 'commonjs',
+    main: 'app.cjs',
+    dependencies: ['express@4.17.3', 'express-session@1.17.3', 'passport@0.6.0', 'passport-local@1.0.0', 'redis@6.3.1', '@types/express@4.17.25', ...TYPES],
+  },
+};
+const TSC = join(ROOT, 'node_modules', '.bin', 'tsc');
+
+let work: string;
+/** Why the apps could not be installed, when that is the network's doing outside CI. */
+let unavailable: string | undefined;
+const prefixes = { esm: uniquePrefix('consumer-esm'), cjs: uniquePrefix('consumer-cjs') };
+const redis = await connectRedis();
+
+beforeAll(async () => {
+  work = await mkdtemp(join(tmpdir(), 'express-mfa-consumer-'));
+  const tarball = await pack(work);
+  const installs = await Promise.all(
+    Object.entries(APPS).map(async ([name, spec]) => {
+      await mkdir(join(work, name));
+      return { name, result: await makeApp(join(work, name), tarball, spec) };
+    }),
+  );
+  for (const { name, result } of installs) {
+    if (result.code === 0) continue;
+    if (isNetworkFailure(result) && !process.env.CI) {
+      unavailable = `the npm registry cannot be reached to install the consumer apps (${name}); skipping`;
+      console.warn(`[tests] ${unavailable}`);
+      return;
+    }
+    throw new Error(describeFailure(`npm install in the ${name} consumer app`, result));
+  }
+}, 240_000);
+
+afterAll(async () => {
+  if (redis) {
+    for (const prefix of Object.values(prefixes)) await deletePrefix(redis, prefix);
+    await redis.quit();
+  }
+  if (work) await rm(work, { recursive: true, force: true });
+});
+
+function needsApps(ctx: TestContext): void {
+  if (unavailable) ctx.skip(unavailable);
+}
+
+const exported: Partial<Record<keyof typeof APPS, string[]>> = {};
+
+describe.each(Object.keys(APPS) as (keyof typeof APPS)[])('the packed library in the %s app', (name) => {
+  const spec = APPS[name];
+
+  it.skipIf(!redis)('signs a user on: protected route, stylesheet, password step, enrolment page; a store call on a real Redis', async (ctx) => {
+    needsApps(ctx);
+    const app = await startApp(join(work, name), spec.main, { REDIS_URL, MFA_PREFIX: prefixes[name] });
+    try {
+      const { port, exports, probeDevices, missing } = app.ready;
+      exported[name] = exports;
+      expect(exports).toEqual(expect.arrayContaining(['mfa', 'MfaError', 'NotFoundError', 'ValidationError', 'MfaStrategy', 'MemoryMfaStore', 'RedisMfaStore']));
+      expect(probeDevices).toBe(1);
+      // The library's errors are instances of the classes this format exports.
+      expect(missing).toEqual({ code: 'NOT_FOUND', isMfaError: true, isNotFoundError: true });
+
+      const browser = new Browser(`http://127.0.0.1:${port}`);
+      expect(browser.redirect(await browser.request('/account'))).toBe('/login');
+
+      // views/ ships in the tarball and is found from this format's bundle.
+      const css = await browser.request('/mfa/assets/mfa.css');
+      expect(css.status).toBe(200);
+      expect(css.headers.get('content-type')).toMatch(/^text\/css/);
+      expect((await css.text()).length).toBeGreaterThan(100);
+
+      const login = await browser.request('/login', {
+        method: 'POST',
+        headers: { 'content-type': 'application/x-www-form-urlencoded' },
+        body: 'username=alice&password=wonderland',
+      });
+      expect(browser.redirect(login), app.stderr()).toBe('/mfa/enroll');
+
+      const enroll = await browser.request('/mfa/enroll');
+      const html = await enroll.text();
+      expect(enroll.status, `${html.slice(0, 500)}\n${app.stderr()}`).toBe(200);
+      expect(html).toMatch(/<form[^>]+method="post"/i);
+      expect(html).toContain('name="_csrf"');
+    } finally {
+      app.child.kill();
+    }
+  });
+});
+
+// tsc runs are child processes: checking the three at once takes the time of one.
+describe.concurrent('the packed library\'s declarations, with skipLibCheck: false', () => {
+  it.for([
+    ['esm', 'tsconfig.json', 'an ESM package, module nodenext'],
+    ['cjs', 'tsconfig.json', 'a CommonJS package, module nodenext'],
+    ['cjs', 'tsconfig.node10.json', 'moduleResolution node10, through main/types'],
+  ] as const)('type-check in a strict app: %s %s (%s)', async ([name, tsconfig], ctx) => {
+    needsApps(ctx);
+    const result = await run(TSC, ['-p', tsconfig], join(work, name));
+    expect(result.code, describeFailure('tsc', result)).toBe(0);
+  });
+});
+
+describe('the two formats', () => {
+  it.skipIf(!redis)('export the same names', (ctx) => {
+    needsApps(ctx);
+    expect(exported.esm).toBeDefined();
+    expect(exported.cjs).toEqual(exported.esm);
+  });
+});
