@@ -83,7 +83,7 @@ export function createExampleApp(options: ExampleOptions = {}) {
   );
   app.use(authenticator.session());
   app.use(auth);
-  // After app.use(auth): the library's pages under /mfa are answered before this, and check their own _csrf field.
+  // After app.use(auth): the library's pages under /mfa are answered before this, and check their own _mfa_csrf field.
   app.use((req, res, next) => {
     if (csrfAllows(req)) return next();
     res.status(403).send(page('Please try again', '<p class="mfa-error" role="alert">This form has expired.</p><p><a href="/login">Reload the sign-on page</a> and try again.</p>'));

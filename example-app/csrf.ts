@@ -3,7 +3,7 @@ import type { Request } from 'express';
 
 /**
  * The app's own CSRF defence for its own forms (sign-on, sign-out): a
- * synchronizer token kept in the session. Its field is not `_csrf`, the
+ * synchronizer token kept in the session. Its field is not `_mfa_csrf`, the
  * library's, so that neither check can ever take the other's token.
  */
 export const CSRF_FIELD = 'csrf_token';

@@ -1,11 +1,12 @@
-import type { ErrorRequestHandler, RequestHandler } from 'express';
+import type { ErrorRequestHandler, Request, RequestHandler, Response } from 'express';
 import defaultPassport from 'passport';
 import { DeviceService, type CreateDeviceInput, type Device, type DeviceUpdate, type RemoveOptions } from './devices/service.js';
 import { EmailSender, LogTransport } from './delivery/email.js';
-import { NotFoundError } from './errors.js';
+import { MfaError, NotFoundError, StoreUnavailableError } from './errors.js';
 import { parseChallengeId, publicChallengeId } from './otp/challenge-id.js';
 import { EventBus, type MfaEvent, type RequestContext } from './events.js';
-import { authenticate, type AuthenticateOptions } from './http/authenticate.js';
+import { authenticate, routeLanding, type AuthenticateOptions } from './http/authenticate.js';
+import { clientMistake } from './http/client-error.js';
 import type { HttpDeps } from './http/deps.js';
 import { Pages } from './http/pages.js';
 import { RecentMfaCookie } from './http/remember.js';
@@ -48,14 +49,29 @@ export interface ChallengesApi {
   verify(userId: string, challengeId: string, otp: string, context?: RequestContext): Promise<Challenge>;
 }
 
+/** Options of auth.logIn: the policy, and where the user lands once signed on, as for auth.authenticate. */
+export interface LogInOptions {
+  policy?: string;
+  successRedirect?: string;
+  successReturnToOrRedirect?: string;
+}
+
 export interface MfaMiddleware<User = any> extends RequestHandler {
   authenticate(strategy: string | string[], options?: AuthenticateOptions): RequestHandler;
+  /**
+   * The sign-on policy for a user the app has identified itself (just signed
+   * up, or followed a magic link): like a password step that succeeded. It
+   * answers the request: a redirect to the challenge, to pairing or on into
+   * the app, or the library's page when the policy refuses. It rejects only
+   * on what the app must see (its serializeUser failing, say).
+   */
+  logIn(req: Request, res: Response, user: User, options?: LogInOptions): Promise<void>;
   required(options?: RequiredOptions): RequestHandler;
   /**
-   * An error handler to mount last: any error (a session store that is down,
-   * say) becomes the library's "try again shortly" page (503, or JSON), and
-   * the cause goes to the logger. A client's mistake (a body an app-wide
-   * parser refused) gets its own 4xx page instead, and a warning.
+   * An error handler for the library's own errors: an MfaError, or a session
+   * store that is down, becomes the library's page (503 "try again shortly",
+   * or JSON) with the cause logged. Every other error (the app's 404, its
+   * CSRF failure, its bugs) goes on with next(err) to the app's handlers.
    */
   errorHandler(): ErrorRequestHandler;
   devices: DevicesApi;
@@ -67,7 +83,11 @@ export interface MfaMiddleware<User = any> extends RequestHandler {
   revoke(userId: string): Promise<void>;
   on(event: 'event', listener: (event: MfaEvent) => void): MfaMiddleware<User>;
   off(event: 'event', listener: (event: MfaEvent) => void): MfaMiddleware<User>;
-  /** The Passport strategy that answers codes, registered as 'mfa' on the app's Passport. */
+  /**
+   * The second step as a Passport strategy, for an app that answers codes on
+   * a route of its own: passport.use('mfa', auth.strategy). The library's
+   * own pages do not look it up by name, so several instances never mix.
+   */
   readonly strategy: MfaStrategy;
   readonly store: MfaStore;
 }
@@ -76,12 +96,18 @@ export interface MfaMiddleware<User = any> extends RequestHandler {
  * Creates express-mfa: a middleware for app.use() that gates every request
  * and serves the MFA pages, with helpers for sign-on routes and app code.
  */
-export function mfa<User = any>(options: MfaOptions<User>): MfaMiddleware<User> {
+export function mfa<User = any>(options: MfaOptions<User> = {}): MfaMiddleware<User> {
   const resolved = resolveOptions(options);
   const { logger } = resolved;
   const now = () => Date.now();
+  const warned = new Set<string>();
+  const warnOnce = (key: string, message: string) => {
+    if (warned.has(key)) return;
+    warned.add(key);
+    logger.warn(message);
+  };
 
-  if (resolved.production && !resolved.store) {
+  if (resolved.production && resolved.store instanceof MemoryMfaStore) {
     logger.warn('the in-memory store keeps MFA state in this process only: paired devices are lost on restart and not shared between instances. Pass store: new RedisMfaStore({ client }).');
   }
   if (resolved.secretGenerated) {
@@ -102,7 +128,8 @@ export function mfa<User = any>(options: MfaOptions<User>): MfaMiddleware<User> 
   const devices = new DeviceService(store, challenges, sender, resolved.emailMethod, events, logger, stamps, now);
   const pages = new Pages(renderer, translator, {
     basePath: resolved.basePath,
-    homePath: resolved.successRedirect,
+    homePath: resolved.homePath,
+    signOutPath: resolved.signOutPath,
     csp: resolved.contentSecurityPolicy,
     branding: resolved.branding,
     appViews: resolved.views,
@@ -119,10 +146,10 @@ export function mfa<User = any>(options: MfaOptions<User>): MfaMiddleware<User> 
     stamps,
     translator,
     now,
+    warnOnce,
   };
   const flow = new SignOnFlow(deps);
   const strategy = new MfaStrategy(createVerify(deps, flow));
-  passport.use('mfa', strategy);
 
   const middleware = createMiddleware(deps, flow) as MfaMiddleware<User>;
 
@@ -166,11 +193,23 @@ export function mfa<User = any>(options: MfaOptions<User>): MfaMiddleware<User> 
   return Object.assign(middleware, {
     authenticate: (strategyName: string | string[], authOptions?: AuthenticateOptions) => authenticate(deps, flow, strategyName, authOptions),
     required: (requiredOptions?: RequiredOptions) => required(deps, requiredOptions),
+    logIn: async (req: Request, res: Response, user: User, logInOptions: LogInOptions = {}) => {
+      const { policy = 'default', ...landingOptions } = logInOptions;
+      if (!resolved.policies.has(policy)) throw new TypeError(`express-mfa: logIn(…, { policy: '${policy}' }) names no policy; known policies: ${[...resolved.policies.keys()].join(', ')}.`);
+      const landing = routeLanding(landingOptions, 'logIn');
+      chooseLocale(req, translator, resolved.locale, user);
+      try {
+        await flow.begin(req, res, user, policy, landing);
+      } catch (error) {
+        if (!(error instanceof MfaError)) throw error;
+        pages.error(req, res, error);
+      }
+    },
     errorHandler: (): ErrorRequestHandler => (error, req, res, next) => {
-      if (res.headersSent) return next(error);
+      const ours = libraryError(error, req, resolved.basePath);
+      if (!ours || res.headersSent) return next(error);
       chooseLocale(req, translator, resolved.locale);
-      // A body an app-wide parser refused is the client's mistake: pages.error answers it with its 4xx.
-      pages.error(req, res, error);
+      pages.error(req, res, ours === true ? error : ours);
     },
     devices: devicesApi,
     challenges: challengesApi,
@@ -186,4 +225,23 @@ export function mfa<User = any>(options: MfaOptions<User>): MfaMiddleware<User> 
     strategy,
     store,
   });
+}
+
+/**
+ * The errors errorHandler() answers: the library's own, any error of a
+ * request to the library's pages (a body the app's parser refused there, say;
+ * true: answer it as it is), and a session layer that failed, which is the
+ * sign-on's outage too: express-session ran but its store failed (it sets
+ * req.sessionStore and hands on the store's error with no req.session), or
+ * its store is disconnected (it goes on without a session, and Passport's
+ * session strategy says so).
+ */
+function libraryError(error: unknown, req: Request, basePath: string): MfaError | true | undefined {
+  if (error instanceof MfaError) return error;
+  const path = req.originalUrl;
+  if (path === basePath || path.startsWith(`${basePath}/`) || path.startsWith(`${basePath}?`)) return true;
+  if ((req as { session?: unknown }).session !== undefined || clientMistake(error)) return undefined;
+  const storeFailed = (req as { sessionStore?: unknown }).sessionStore !== undefined;
+  const noSession = error instanceof Error && error.message.startsWith('Login sessions require session support');
+  return storeFailed || noSession ? new StoreUnavailableError(error) : undefined;
 }

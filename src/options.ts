@@ -82,9 +82,13 @@ export interface MfaOptions<User = any> {
   loginPath?: string;
   /** Where to go after sign-on when there is no returnTo. Default '/'. */
   successRedirect?: string;
-  /** How to read the app's user. */
-  user: {
-    id: (user: User) => string;
+  /** The app's home, linked from every page. Default: successRedirect. */
+  homePath?: string;
+  /** The app's sign-out route (a POST, as Passport recommends), offered on every page to a signed-on user. Default: none. */
+  signOutPath?: string;
+  /** How to read the app's user. Default: `String(user.id)` and `user.email`. */
+  user?: {
+    id?: (user: User) => string;
     email?: (user: User) => string | null | undefined;
   };
   email?: {
@@ -170,7 +174,9 @@ export interface ResolvedOptions<User = any> {
   basePath: string;
   loginPath: string;
   successRedirect: string;
-  user: MfaOptions<User>['user'];
+  homePath: string;
+  signOutPath?: string;
+  user: { id: (user: User) => string; email: (user: User) => string | null | undefined };
   email: { transport?: MailTransport; from: string };
   policies: Map<string, ResolvedPolicy<User>>;
   emailMethod: ResolvedEmailMethod;
@@ -189,7 +195,7 @@ export interface ResolvedOptions<User = any> {
 export const DEFAULT_POLICY = 'default';
 
 const TOP_KEYS = [
-  'secret', 'store', 'passport', 'basePath', 'loginPath', 'successRedirect', 'user', 'email', 'policy',
+  'secret', 'store', 'passport', 'basePath', 'loginPath', 'successRedirect', 'homePath', 'signOutPath', 'user', 'email', 'policy',
   'policies', 'methods', 'recentMfa', 'views', 'contentSecurityPolicy', 'logger', 'admin', 'adminRequiresMfa', 'locale', 'messages', 'branding',
 ] as const;
 const POLICY_KEYS = ['methods', 'skip', 'skipNetworks', 'skipWithin', 'noDevice', 'enrollAddress', 'deviceSelection'] as const;
@@ -357,17 +363,18 @@ function resolveSecret(value: unknown, production: boolean): { secret: Buffer; g
   return { secret, generated: false };
 }
 
-export function resolveOptions<User>(options: MfaOptions<User>, env: NodeJS.ProcessEnv = process.env): ResolvedOptions<User> {
-  if (!isObject(options)) fail('mfa(options) needs an options object with at least { user: { id } }.');
+export function resolveOptions<User>(given: MfaOptions<User> = {}, env: NodeJS.ProcessEnv = process.env): ResolvedOptions<User> {
+  if (!isObject(given)) fail('mfa(options) takes an options object, such as mfa({ secret, store, email: { transport } }).');
+  const options: MfaOptions<User> = given;
   checkKeys('', options, TOP_KEYS);
   const production = env.NODE_ENV === 'production';
   const { secret, generated } = resolveSecret(options.secret, production);
 
-  if (!isObject(options.user) || typeof options.user.id !== 'function') {
-    fail('user.id is required: a function that returns the user\'s stable id as a string, e.g. user: { id: (u) => String(u.id), email: (u) => u.email }.');
-  }
-  checkKeys('user.', options.user, ['id', 'email']);
-  if (options.user.email !== undefined && typeof options.user.email !== 'function') fail('user.email must be a function (user) => string.');
+  const user = options.user ?? {};
+  if (!isObject(user)) fail('user must be an object: { id: (u) => String(u.id), email: (u) => u.email }.');
+  checkKeys('user.', user, ['id', 'email']);
+  if (user.id !== undefined && typeof user.id !== 'function') fail("user.id must be a function that returns the user's stable id as a string, e.g. (u) => String(u.id).");
+  if (user.email !== undefined && typeof user.email !== 'function') fail('user.email must be a function (user) => string.');
 
   const email = options.email ?? {};
   if (!isObject(email)) fail('email must be an object: { transport, from }.');
@@ -376,6 +383,9 @@ export function resolveOptions<User>(options: MfaOptions<User>, env: NodeJS.Proc
     fail('email.transport must be a nodemailer transport (an object with sendMail), e.g. nodemailer.createTransport(process.env.SMTP_URL).');
   }
   if (production && email.transport === undefined) fail('email.transport is required when NODE_ENV=production: pass nodemailer.createTransport(...).');
+  if (production && options.store === undefined) {
+    fail('store is required when NODE_ENV=production: pass store: new RedisMfaStore({ client }), so that paired devices survive a restart and every instance shares them (or store: new MemoryMfaStore() for one process on purpose).');
+  }
   if (email.from !== undefined && (typeof email.from !== 'string' || /[\r\n]/.test(email.from) || email.from.trim() === '')) {
     fail("email.from must be one address on one line, such as 'Acme <no-reply@acme.test>'.");
   }
@@ -383,6 +393,7 @@ export function resolveOptions<User>(options: MfaOptions<User>, env: NodeJS.Proc
   if (options.store !== undefined && (!isObject(options.store) || typeof (options.store as MfaStore).attemptChallenge !== 'function')) {
     fail('store must implement the MfaStore interface, e.g. new RedisMfaStore({ client }) or new MemoryMfaStore().');
   }
+
   if (options.passport !== undefined && (!isObject(options.passport) || typeof options.passport.authenticate !== 'function')) {
     fail('passport must be a Passport Authenticator (the passport package, or new Passport()).');
   }
@@ -436,6 +447,7 @@ export function resolveOptions<User>(options: MfaOptions<User>, env: NodeJS.Proc
   }
   if (options.adminRequiresMfa !== undefined && typeof options.adminRequiresMfa !== 'boolean') fail('adminRequiresMfa must be true or false.');
 
+  const successRedirect = path('successRedirect', options.successRedirect, '/');
   return {
     secret,
     secretGenerated: generated,
@@ -443,8 +455,10 @@ export function resolveOptions<User>(options: MfaOptions<User>, env: NodeJS.Proc
     passport: options.passport,
     basePath: path('basePath', options.basePath, '/mfa'),
     loginPath: path('loginPath', options.loginPath, '/login'),
-    successRedirect: path('successRedirect', options.successRedirect, '/'),
-    user: options.user,
+    successRedirect,
+    homePath: path('homePath', options.homePath, successRedirect),
+    signOutPath: options.signOutPath === undefined ? undefined : path('signOutPath', options.signOutPath, '/logout'),
+    user: { id: (user.id as ResolvedOptions<User>['user']['id'] | undefined) ?? defaultId, email: (user.email as ResolvedOptions<User>['user']['email'] | undefined) ?? defaultEmail },
     email: { transport: email.transport as MailTransport | undefined, from: (email.from as string | undefined) ?? 'no-reply@localhost' },
     policies,
     emailMethod: resolveEmailMethod(options.methods?.email),
@@ -459,6 +473,18 @@ export function resolveOptions<User>(options: MfaOptions<User>, env: NodeJS.Proc
     branding: branding as Branding,
     production,
   };
+}
+
+/** `String(user.id)`, for the usual user object; anything else needs options.user.id. */
+function defaultId(user: unknown): string {
+  const id = (user as { id?: unknown } | null)?.id;
+  if ((typeof id === 'string' && id !== '') || (typeof id === 'number' && Number.isFinite(id)) || typeof id === 'bigint') return String(id);
+  throw new TypeError("express-mfa: the user has no id field that is a string or a number; pass user: { id: (u) => String(u.yourIdField) } to mfa().");
+}
+
+function defaultEmail(user: unknown): string | undefined {
+  const email = (user as { email?: unknown } | null)?.email;
+  return typeof email === 'string' ? email : undefined;
 }
 
 const consoleLogger: Logger = {

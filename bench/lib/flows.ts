@@ -33,7 +33,7 @@ export async function oursMfaSignOn(client: Client, sink: CodeSink, i: number): 
     const csrf = csrfOf(page.body);
     const otp = await code;
     const started = performance.now();
-    const answer = await client.request('POST', '/mfa/challenge', { jar, form: { _csrf: csrf, otp } });
+    const answer = await client.request('POST', '/mfa/challenge', { jar, form: { _mfa_csrf: csrf, otp } });
     const codeMs = performance.now() - started;
     expect(answer, 303, '/', 'code POST');
     return { jar, codeMs };

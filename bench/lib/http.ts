@@ -99,7 +99,7 @@ export class Client {
 
 /** The CSRF token of a page's forms. */
 export function csrfOf(html: string): string {
-  const match = /name="_csrf" value="([^"]+)"/.exec(html);
+  const match = /name="_mfa_csrf" value="([^"]+)"/.exec(html);
   if (!match) throw new Error(`no CSRF token in page: ${html.slice(0, 300)}`);
   return match[1]!;
 }

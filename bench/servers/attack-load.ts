@@ -18,7 +18,7 @@ serveCommands(
       const { port, attackers, seconds, connections } = payload as unknown as { port: number; attackers: Attacker[]; seconds: number; connections: number };
       let next = 0;
       const statuses: Record<string, number> = {};
-      const bodies = attackers.map((a) => `_csrf=${encodeURIComponent(a.csrf)}&otp=${a.wrong}`);
+      const bodies = attackers.map((a) => `_mfa_csrf=${encodeURIComponent(a.csrf)}&otp=${a.wrong}`);
       const result = await autocannon({
         url: `http://127.0.0.1:${port}`,
         connections,

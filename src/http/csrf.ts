@@ -9,6 +9,14 @@ export class CsrfError extends MfaError {
   }
 }
 
+/**
+ * The library's own field and header. They are not `_csrf` / `x-csrf-token`,
+ * which csurf and csrf-sync read, so that the app's check and ours never take
+ * each other's token.
+ */
+export const CSRF_FIELD = '_mfa_csrf';
+export const CSRF_HEADER = 'x-mfa-csrf-token';
+
 export function freshCsrfToken(): string {
   return randomBytes(32).toString('base64url');
 }
@@ -29,12 +37,24 @@ export function lazyCsrfToken(req: Request): { toString(): string } {
   return { toString: () => csrfToken(req) };
 }
 
+/**
+ * The app's own CSRF token (csurf's and csrf-sync's req.csrfToken()), when
+ * its middleware ran before ours: the library's forms carry it as `_csrf`
+ * too, so that they pass the app's check whichever order the two are in, and
+ * the sign-out form can post to the app's own protected route.
+ */
+export function appCsrfToken(req: Request): { toString(): string } | null {
+  const make = (req as { csrfToken?: () => string }).csrfToken;
+  return typeof make === 'function' ? { toString: () => make.call(req) } : null;
+}
+
 /** Refuses a state-changing request whose form field or header does not carry the session's token. */
 export function verifyCsrf(req: Request, _res: Response, next: NextFunction): void {
   if (req.method === 'GET' || req.method === 'HEAD' || req.method === 'OPTIONS') return next();
   const expected = readState(req)?.csrf;
   const body = req.body as Record<string, unknown> | undefined;
-  const given = (typeof body?._csrf === 'string' ? body._csrf : undefined) ?? req.get('x-csrf-token');
+  const field = body?.[CSRF_FIELD];
+  const given = (typeof field === 'string' ? field : undefined) ?? req.get(CSRF_HEADER);
   if (typeof expected !== 'string' || typeof given !== 'string') return next(new CsrfError());
   const a = Buffer.from(expected);
   const b = Buffer.from(given);

@@ -19,4 +19,6 @@ export interface HttpDeps<User = any> {
   stamps: SecurityStamps;
   translator: Translator;
   now: () => number;
+  /** Logs a warning the first time `key` is seen: a setup the operator should fix, said once, not per request. */
+  warnOnce: (key: string, message: string) => void;
 }

@@ -43,7 +43,7 @@ export function gate<User>(deps: HttpDeps<User>): RequestHandler {
         policy: DEFAULT_POLICY,
         startedAt: now(),
         stage: 'decide',
-        profileEmail: options.user.email?.(user as User) ?? null,
+        profileEmail: options.user.email(user as User) ?? null,
       };
       options.logger.warn(
         `user ${userId} was logged in without the sign-on policy; the login is now a pending sign-on. Sign users on with auth.authenticate() or auth.logIn(), not passport.authenticate() or req.login().`,

@@ -8,7 +8,7 @@ import type { Branding, Logger } from '../options.js';
 import { LIBRARY_VIEWS, type Renderer } from '../render.js';
 import { clientMistake, describeMistake } from './client-error.js';
 import { wantsJson } from './context.js';
-import { lazyCsrfToken } from './csrf.js';
+import { appCsrfToken, lazyCsrfToken } from './csrf.js';
 import { localeOf } from './locale.js';
 import { sessionBag, takeFlash, type ErrorNote } from './session-state.js';
 
@@ -17,6 +17,7 @@ const CSP = "default-src 'self'; form-action 'self'; frame-ancestors 'none'";
 export interface PagesConfig {
   basePath: string;
   homePath: string;
+  signOutPath: string | undefined;
   csp: boolean;
   branding: Branding;
   appViews: string[];
@@ -55,6 +56,9 @@ export class Pages {
       ...this.common(helpers),
       // No session (its store is down): no token and no flash, and nothing to write them to.
       csrfToken: sessionBag(req) ? lazyCsrfToken(req) : null,
+      appCsrfToken: appCsrfToken(req),
+      // The gate has taken back any login without a satisfied policy, so Passport's word is enough here.
+      signedOn: (req as { isAuthenticated?: () => boolean }).isAuthenticated?.() === true,
       notice,
       ...locals,
       title: helpers.t(locals.title as string),
@@ -105,6 +109,7 @@ export class Pages {
       ...helpers,
       basePath: this.config.basePath,
       homePath: this.config.homePath,
+      signOutPath: this.config.signOutPath,
       stylesheet: this.stylesheetPath,
       brand: this.config.branding,
     };

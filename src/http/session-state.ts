@@ -20,6 +20,19 @@ export interface PendingSignOn {
   /** The active devices when the sign-on started, as the challenge page shows them. */
   devices?: DeviceChoice[];
   enrollDeviceId?: string;
+  /** Where the route that started the sign-on sends the user once it completes (Passport's success options). */
+  landing?: Landing;
+}
+
+/** Passport's success options of the route that started a sign-on, kept until it completes. */
+export interface Landing {
+  /** successRedirect, or successReturnToOrRedirect when `returnToFirst`. */
+  redirect?: string;
+  returnToFirst?: boolean;
+  /** successMessage: added to req.session.messages once signed on. */
+  message?: string;
+  /** successFlash: given to req.flash(type, message) once signed on. */
+  flash?: { type: string; message: string };
 }
 
 /** A device as the challenge page offers it: the address partly hidden. */

@@ -11,6 +11,7 @@ import {
   SESSION_KEY,
   sessionBag,
   writeState,
+  type Landing,
   type MfaSessionState,
   type PendingSignOn,
   type SignedOn,
@@ -44,7 +45,7 @@ export class SignOnFlow<User> {
    * After the first factor: applies the policy and either logs the user in,
    * or makes a pending sign-on and sends the user to answer or pair a device.
    */
-  async begin(req: Request, res: Response, user: User, policyName: string): Promise<void> {
+  async begin(req: Request, res: Response, user: User, policyName: string, landing?: Landing): Promise<void> {
     const { options, devices, challenges, events, recent, stamps, now } = this.deps;
     const policy = options.policies.get(policyName)!;
     const userId = this.userId(user);
@@ -59,7 +60,7 @@ export class SignOnFlow<User> {
       devices: () => devices.records(userId),
     });
     if (decision.action === 'skip') {
-      return this.complete(req, res, user, { userId, amr: ['pwd'], policy: policy.name, mfaAt: null }, decision.reason);
+      return this.complete(req, res, user, { userId, amr: ['pwd'], policy: policy.name, mfaAt: null }, decision.reason, landing);
     }
     if (decision.action === 'deny') {
       events.publish('signon.refused', userId, context, { reason: 'NO_DEVICE' });
@@ -71,7 +72,8 @@ export class SignOnFlow<User> {
       policy: policy.name,
       startedAt: now(),
       stage: decision.action,
-      profileEmail: options.user.email?.(user) ?? null,
+      profileEmail: options.user.email(user) ?? null,
+      ...(landing ? { landing } : {}),
     };
     // A new session id before the pending sign-on is written: it must never sit under an id planted in the browser.
     await regenerateSession(req);
@@ -97,15 +99,22 @@ export class SignOnFlow<User> {
    * session id changes; on a new sign-on only returnTo survives from the old
    * session (never the pending sign-on), on a step-up everything does.
    */
-  async complete(req: Request, res: Response, user: User, signedOn: SignedOn, reason: string): Promise<void> {
+  async complete(req: Request, res: Response, user: User, signedOn: SignedOn, reason: string, landing?: Landing): Promise<void> {
     const { options, events, recent, stamps } = this.deps;
-    const target = await this.establish(req, user, signedOn);
+    const returnTo = await this.establish(req, user, signedOn);
     const policy = options.policies.get(signedOn.policy);
     if (signedOn.mfaAt !== null && policy && policy.skipWithinMs !== false) {
       recent.set(req, res, signedOn.userId, await stamps.current(signedOn.userId), signedOn.mfaAt, policy.skipWithinMs);
     }
     events.publish('signon.completed', signedOn.userId, requestContext(req), { amr: signedOn.amr, reason });
-    res.redirect(303, safeReturnTo(target) ?? options.successRedirect);
+    if (landing?.message) {
+      const bag = sessionBag(req)!;
+      bag.messages = [...((bag.messages as string[] | undefined) ?? []), landing.message];
+    }
+    if (landing?.flash) (req as unknown as { flash?: (type: string, message: string) => void }).flash?.(landing.flash.type, landing.flash.message);
+    // As Passport: successRedirect goes where it says; successReturnToOrRedirect and the default prefer returnTo.
+    const target = landing?.redirect !== undefined && !landing.returnToFirst ? landing.redirect : safeReturnTo(returnTo) ?? landing?.redirect ?? options.successRedirect;
+    res.redirect(303, target);
   }
 
   /** A fresh MFA of a signed-on user through the API: recorded, with a new session id, and no redirect. */

@@ -19,6 +19,9 @@ export const en = {
   'label.optional': '(optional)',
   'link.backToDevices': 'Back to your authentication methods',
   'link.home': 'Back to the start',
+  'link.appHome': 'Home',
+  'link.signOut': 'Sign out',
+  'nav.app': 'The app',
   'link.enterCode': 'Enter the code',
 
   'challenge.title': 'Enter your code',

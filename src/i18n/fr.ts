@@ -16,6 +16,9 @@ export const fr: Messages = {
   'label.optional': '(facultatif)',
   'link.backToDevices': 'Retour à vos méthodes d’authentification',
   'link.home': 'Retour à l’accueil',
+  'link.appHome': 'Accueil',
+  'link.signOut': 'Se déconnecter',
+  'nav.app': 'L’application',
   'link.enterCode': 'Saisir le code',
 
   'challenge.title': 'Saisissez votre code',

@@ -100,7 +100,7 @@ describe.each(Object.keys(APPS) as (keyof typeof APPS)[])('the packed library in
       const html = await enroll.text();
       expect(enroll.status, `${html.slice(0, 500)}\n${app.stderr()}`).toBe(200);
       expect(html).toMatch(/<form[^>]+method="post"/i);
-      expect(html).toContain('name="_csrf"');
+      expect(html).toContain('name="_mfa_csrf"');
     } finally {
       app.child.kill();
     }

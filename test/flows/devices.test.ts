@@ -168,7 +168,7 @@ describe('"Your authentication methods"', () => {
 
     const after = sink.count();
     const [deviceId] = deviceIdsOf(challenge.text);
-    const sent = await a.post('/mfa/challenge/send').type('form').send({ _csrf: csrfOf(challenge.text), deviceId: deviceId! });
+    const sent = await a.post('/mfa/challenge/send').type('form').send({ _mfa_csrf: csrfOf(challenge.text), deviceId: deviceId! });
     expect(sent.status).toBe(303);
     expect(sent.headers.location).toBe('/mfa/challenge');
     const mail = await sink.next(ALICE, { after });
@@ -244,7 +244,7 @@ describe('"Your authentication methods"', () => {
     expect(deviceIdsOf(page.text)).toEqual([workId]);
 
     const beforeSwitch = sink.count();
-    const switched = await b.post('/mfa/challenge/send').type('form').send({ _csrf: csrfOf(page.text), deviceId: workId });
+    const switched = await b.post('/mfa/challenge/send').type('form').send({ _mfa_csrf: csrfOf(page.text), deviceId: workId });
     expect(switched.status).toBe(303);
     expect(switched.headers.location).toBe('/mfa/challenge');
     const second = await sink.next(WORK, { after: beforeSwitch });
@@ -332,7 +332,7 @@ describe('"Your authentication methods"', () => {
 
     const page = await a.get('/mfa/challenge');
     const after = sink.count();
-    await a.post('/mfa/challenge/send').type('form').send({ _csrf: csrfOf(page.text), deviceId: deviceIdsOf(page.text)[0]! });
+    await a.post('/mfa/challenge/send').type('form').send({ _mfa_csrf: csrfOf(page.text), deviceId: deviceIdsOf(page.text)[0]! });
     const mail = await sink.next(ALICE, { after });
     const answered = await submit(a, '/mfa/challenge', '/mfa/challenge', { otp: codeOf(mail.text) });
     expect(answered.headers.location).toBe('/mfa/devices');

@@ -43,7 +43,7 @@ describe('audit events (auth.on("event"))', () => {
     await login(a, 'alice', 'pw-alice');
     const enrollPage = await a.get('/mfa/enroll');
     const after = sink.count();
-    await a.post('/mfa/enroll').type('form').send({ _csrf: csrfOf(enrollPage.text) });
+    await a.post('/mfa/enroll').type('form').send({ _mfa_csrf: csrfOf(enrollPage.text) });
     const pairing = codeOf((await sink.next(ALICE, { after })).text);
     codes.push(pairing);
     const wrong = await submit(a, '/mfa/enroll', '/mfa/enroll/verify', { otp: wrongCode(pairing) });

@@ -18,7 +18,7 @@ afterEach(() => {
 
 type Agent = ReturnType<typeof request.agent>;
 
-/** The token of the app's own forms (not the library's _csrf). */
+/** The token of the app's own forms (not the library's _mfa_csrf). */
 function appCsrfOf(html: string): string {
   const match = /name="csrf_token" value="([^"]+)"/.exec(html);
   if (!match) throw new Error(`no csrf_token field in:\n${html.slice(0, 500)}`);
@@ -54,12 +54,12 @@ describe('the example app', () => {
     expect(enroll.status).toBe(200);
     expect(enroll.text).toContain('alice@example.test');
     const after = sink.count();
-    const sent = await a.post('/mfa/enroll').type('form').send({ _csrf: csrfOf(enroll.text) });
+    const sent = await a.post('/mfa/enroll').type('form').send({ _mfa_csrf: csrfOf(enroll.text) });
     expect(sent.status).toBe(303);
     const mail = await sink.next('alice@example.test', { after });
 
     const verifyPage = await a.get('/mfa/enroll');
-    const done = await a.post('/mfa/enroll/verify').type('form').send({ _csrf: csrfOf(verifyPage.text), otp: codeOf(mail.text) });
+    const done = await a.post('/mfa/enroll/verify').type('form').send({ _mfa_csrf: csrfOf(verifyPage.text), otp: codeOf(mail.text) });
     expect(done.status).toBe(303);
     expect(done.headers.location).toBe('/account');
 
@@ -76,7 +76,7 @@ describe('the example app', () => {
     expect((await logIn(b, 'alice', 'alice-password')).headers.location).toBe('/mfa/challenge');
     const code = codeOf((await sink.next('alice@example.test', { after: afterLogin })).text);
     const page = await b.get('/mfa/challenge');
-    const signedOn = await b.post('/mfa/challenge').type('form').send({ _csrf: csrfOf(page.text), otp: code });
+    const signedOn = await b.post('/mfa/challenge').type('form').send({ _mfa_csrf: csrfOf(page.text), otp: code });
     expect(signedOn.headers.location).toBe('/');
     expect((await b.get('/')).text).toContain('Hello, alice');
   });
@@ -123,7 +123,7 @@ describe('the example app', () => {
 });
 
 describe("the example app's own forms carry a CSRF token of its own", () => {
-  it('refuses a sign-on without the token, or with a wrong one or the library\'s _csrf field, with 403', async () => {
+  it('refuses a sign-on without the token, or with a wrong one or the library\'s _mfa_csrf field, with 403', async () => {
     const { app } = exampleApp();
     const a = request.agent(app);
     const token = appCsrfOf((await a.get('/login')).text);
@@ -131,7 +131,7 @@ describe("the example app's own forms carry a CSRF token of its own", () => {
       { username: 'admin', password: 'admin-password' },
       { username: 'admin', password: 'admin-password', csrf_token: '' },
       { username: 'admin', password: 'admin-password', csrf_token: `${token.slice(0, -1)}${token.endsWith('A') ? 'B' : 'A'}` },
-      { username: 'admin', password: 'admin-password', _csrf: token },
+      { username: 'admin', password: 'admin-password', _mfa_csrf: token },
     ];
     for (const body of attempts) {
       const res = await a.post('/login').type('form').send(body);
@@ -160,14 +160,14 @@ describe("the example app's own forms carry a CSRF token of its own", () => {
     expect((await a.get('/')).text).toContain('express-mfa example');
   });
 
-  it("the library's own forms under /mfa need only their _csrf", async () => {
+  it("the library's own forms under /mfa need only their _mfa_csrf", async () => {
     const { app } = exampleApp();
     const a = request.agent(app);
     expect((await logIn(a, 'alice', 'alice-password')).headers.location).toBe('/mfa/enroll');
     const enroll = await a.get('/mfa/enroll');
     expect(enroll.text).not.toContain('csrf_token');
     const after = sink.count();
-    expect((await a.post('/mfa/enroll').type('form').send({ _csrf: csrfOf(enroll.text) })).status).toBe(303);
+    expect((await a.post('/mfa/enroll').type('form').send({ _mfa_csrf: csrfOf(enroll.text) })).status).toBe(303);
     await sink.next('alice@example.test', { after });
   });
 });

@@ -34,7 +34,7 @@ describe('languages, branding and the app\'s own templates', () => {
     const page = await a.get('/mfa/challenge').set('Accept-Language', 'fr-CH, en;q=0.5');
     expect(page.text).toContain('<html lang="fr">');
     expect(page.text).toContain('Saisissez votre code');
-    const wrong = await a.post('/mfa/challenge').set('Accept-Language', 'fr').type('form').send({ _csrf: /name="_csrf" value="([^"]+)"/.exec(page.text)![1], otp: '000000' });
+    const wrong = await a.post('/mfa/challenge').set('Accept-Language', 'fr').type('form').send({ _mfa_csrf: /name="_mfa_csrf" value="([^"]+)"/.exec(page.text)![1], otp: '000000' });
     expect(wrong.text).toContain('Ce code est incorrect. Il vous reste 2 essais.');
     const english = await a.get('/mfa/challenge').set('Accept-Language', 'es');
     expect(english.text).toContain('Enter your code');
@@ -73,7 +73,7 @@ describe('languages, branding and the app\'s own templates', () => {
     expect(page.text).toContain("The app's own challenge page.");
     expect(page.text).toContain('<title>Enter your code · Acme &lt;Bank&gt;</title>');
     expect(page.text).toContain('<link rel="stylesheet" href="/acme.css">');
-    const done = await a.post('/mfa/challenge').type('form').send({ _csrf: /name="_csrf" value="([^"]+)"/.exec(page.text)![1], otp: codeFrom(mail) });
+    const done = await a.post('/mfa/challenge').type('form').send({ _mfa_csrf: /name="_mfa_csrf" value="([^"]+)"/.exec(page.text)![1], otp: codeFrom(mail) });
     expect(done.headers.location).toBe('/');
   });
 

@@ -226,7 +226,7 @@ describe('pairing during sign-on', () => {
     expect(page.text).not.toContain('name="email"');
 
     const after = sink.count();
-    const sent = await a.post('/mfa/enroll').type('form').send({ _csrf: csrfOf(page.text), email: 'other@x.test' });
+    const sent = await a.post('/mfa/enroll').type('form').send({ _mfa_csrf: csrfOf(page.text), email: 'other@x.test' });
     expect(sent.status).toBe(303);
     const mail = await sink.next(ALICE, { after });
     expect(sink.received.slice(after).some((m) => m.to.includes('other@x.test'))).toBe(false);
@@ -242,7 +242,7 @@ describe('pairing during sign-on', () => {
     const page = await a.get('/mfa/enroll');
     expect(page.text).toContain('name="email"');
     const after = sink.count();
-    const sent = await a.post('/mfa/enroll').type('form').send({ _csrf: csrfOf(page.text), email: 'other@x.test' });
+    const sent = await a.post('/mfa/enroll').type('form').send({ _mfa_csrf: csrfOf(page.text), email: 'other@x.test' });
     expect(sent.status).toBe(303);
     const mail = await sink.next('other@x.test', { after });
     expect(sink.received.slice(after).some((m) => m.to.includes(ALICE))).toBe(false);

@@ -31,7 +31,7 @@ async function sendStepUpCode(a: Agent): Promise<string> {
   const page = await a.get('/mfa/challenge');
   expect(page.status).toBe(200);
   const after = sink.count();
-  const sent = await a.post('/mfa/challenge/send').type('form').send({ _csrf: csrfOf(page.text), deviceId: deviceIdsOf(page.text)[0]! });
+  const sent = await a.post('/mfa/challenge/send').type('form').send({ _mfa_csrf: csrfOf(page.text), deviceId: deviceIdsOf(page.text)[0]! });
   expect(sent.status).toBe(303);
   expect(sent.headers.location).toBe('/mfa/challenge');
   const mail = await sink.next(ALICE, { after });
@@ -143,7 +143,7 @@ describe('step-up with auth.required({ maxAge })', () => {
     expect((await a.get('/payees')).headers.location).toBe('/mfa/challenge');
     const page = await a.get('/mfa/challenge');
     expect(page.text).not.toContain('name="otp"');
-    const replay = await a.post('/mfa/challenge').type('form').send({ _csrf: csrfOf(page.text), otp: code });
+    const replay = await a.post('/mfa/challenge').type('form').send({ _mfa_csrf: csrfOf(page.text), otp: code });
     expect(replay.status).not.toBe(303);
     expect((await a.get('/payees')).status).toBe(303);
   });

@@ -110,7 +110,7 @@ export function agent(app: express.Express): Agent {
 
 /** The CSRF token of a page's forms. */
 export function csrfOf(html: string): string {
-  const match = /name="_csrf" value="([^"]+)"/.exec(html);
+  const match = /name="_mfa_csrf" value="([^"]+)"/.exec(html);
   if (!match) throw new Error(`no CSRF token in page:\n${html.slice(0, 500)}`);
   return match[1]!;
 }
@@ -118,7 +118,7 @@ export function csrfOf(html: string): string {
 /** GETs a page and POSTs one of its forms with the page's CSRF token. */
 export async function submit(a: Agent, page: string, action: string, fields: Record<string, string> = {}) {
   const html = (await a.get(page)).text;
-  return a.post(action).type('form').send({ _csrf: csrfOf(html), ...fields });
+  return a.post(action).type('form').send({ _mfa_csrf: csrfOf(html), ...fields });
 }
 
 export async function login(a: Agent, username: string, password: string) {

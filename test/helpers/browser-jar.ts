@@ -38,6 +38,6 @@ export class CookieJar {
   /** GETs `page` on one instance and posts its form to `action` on another. */
   async submit(pageApp: express.Express, page: string, postApp: express.Express, action: string, fields: Record<string, string> = {}) {
     const html = (await this.get(pageApp, page)).text;
-    return this.post(postApp, action, { _csrf: csrfOf(html), ...fields });
+    return this.post(postApp, action, { _mfa_csrf: csrfOf(html), ...fields });
   }
 }

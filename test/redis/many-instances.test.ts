@@ -64,7 +64,7 @@ describe.skipIf(!redis)('many app instances on one Redis', () => {
     const after = sink.count();
     await jar.post(a.app, '/login', { username: 'alice', password: 'pw-alice' });
     const code = codeOf((await sink.next('alice@example.test', { after })).text);
-    const csrf = /name="_csrf" value="([^"]+)"/.exec((await jar.get(b.app, '/mfa/challenge')).text)![1]!;
+    const csrf = /name="_mfa_csrf" value="([^"]+)"/.exec((await jar.get(b.app, '/mfa/challenge')).text)![1]!;
 
     const values: string[] = [];
     for await (const keys of redis!.scanIterator({ MATCH: `${prefix}*`, COUNT: 500 })) {
@@ -80,7 +80,7 @@ describe.skipIf(!redis)('many app instances on one Redis', () => {
     const cookie = jar.header();
     const answers = await Promise.all(
       Array.from({ length: 50 }, (_, i) =>
-        request((i % 2 ? a : b).app).post('/mfa/challenge').type('form').set('Cookie', cookie).send({ _csrf: csrf, otp: code }),
+        request((i % 2 ? a : b).app).post('/mfa/challenge').type('form').set('Cookie', cookie).send({ _mfa_csrf: csrf, otp: code }),
       ),
     );
     const signedOn = answers.filter((r) => r.status === 303 && r.headers.location === '/');

@@ -93,15 +93,15 @@ describe.skipIf(!available)('when Redis goes down, sign-on fails closed and reco
     expect((await jar.post(t.app, '/login', { username: 'alice', password: 'pw-alice' })).headers.location).toBe('/mfa/challenge');
     const code = codeOf((await sink.next('alice@example.test', { after })).text);
     const page = (await jar.get(t.app, '/mfa/challenge')).text;
-    const csrf = /name="_csrf" value="([^"]+)"/.exec(page)![1]!;
+    const csrf = /name="_mfa_csrf" value="([^"]+)"/.exec(page)![1]!;
 
     await down();
-    const refused = await jar.post(t.app, '/mfa/challenge', { _csrf: csrf, otp: code });
+    const refused = await jar.post(t.app, '/mfa/challenge', { _mfa_csrf: csrf, otp: code });
     expect(refused.status).toBe(503);
     expect(refused.text).toContain('try again shortly');
 
     await up();
-    const done = await jar.post(t.app, '/mfa/challenge', { _csrf: csrf, otp: code });
+    const done = await jar.post(t.app, '/mfa/challenge', { _mfa_csrf: csrf, otp: code });
     expect(done.status).toBe(303);
     expect((await jar.get(t.app, '/account')).text).toBe('account of alice');
   });

@@ -43,7 +43,7 @@ describe('parallel requests against one pending sign-on', () => {
   it('50 parallel posts of the right code sign on exactly once', async () => {
     const { t, code, cookie, token } = await pendingAlice();
     const eventsBefore = t.events.length;
-    const responses = await burst(cookie, () => ({ _csrf: token, otp: code }));
+    const responses = await burst(cookie, () => ({ _mfa_csrf: token, otp: code }));
 
     const wins = responses.filter((r) => r.status === 303 && r.headers.location === '/');
     expect(wins).toHaveLength(1);
@@ -59,7 +59,7 @@ describe('parallel requests against one pending sign-on', () => {
 
   it('50 parallel wrong guesses against a code with 3 tries: at most 3 are evaluated', async () => {
     const { t, a, code, cookie, token } = await pendingAlice();
-    const responses = await burst(cookie, (i) => ({ _csrf: token, otp: wrongCode(code, i + 1) }));
+    const responses = await burst(cookie, (i) => ({ _mfa_csrf: token, otp: wrongCode(code, i + 1) }));
 
     const evaluated = responses.filter((r) => /That code is not right/.test(r.text));
     const refused = responses.filter((r) => /Too many wrong tries/.test(r.text));
@@ -74,18 +74,18 @@ describe('parallel requests against one pending sign-on', () => {
     expect(record.used).toBe(false);
 
     // The right code is refused now.
-    const right = await a.post('/mfa/challenge').type('form').send({ _csrf: token, otp: code });
+    const right = await a.post('/mfa/challenge').type('form').send({ _mfa_csrf: token, otp: code });
     expect(right.text).toContain('Too many wrong tries');
     expect((await a.get('/plain')).status).toBe(401);
   });
 
   it('a burst of wrong guesses over many codes locks the user at exactly lockAfter failures', async () => {
     const { t, a, code, cookie, token } = await pendingAlice({ methods: { email: { attemptsPerCode: 10, lockAfter: 4 } } });
-    const responses = await burst(cookie, (i) => ({ _csrf: token, otp: wrongCode(code, i + 1) }));
+    const responses = await burst(cookie, (i) => ({ _mfa_csrf: token, otp: wrongCode(code, i + 1) }));
     expect(responses.filter((r) => /That code is not right/.test(r.text))).toHaveLength(3);
     expect(responses.filter((r) => r.status === 423)).toHaveLength(BURST - 3);
     expect(t.events.filter((e) => e.type === 'user.locked')).toHaveLength(1);
-    expect((await a.post('/mfa/challenge').type('form').send({ _csrf: token, otp: code })).status).toBe(423);
+    expect((await a.post('/mfa/challenge').type('form').send({ _mfa_csrf: token, otp: code })).status).toBe(423);
   });
 });
 

@@ -6,6 +6,7 @@
  * stack) in the log, never an error: anyone can send them, so they must not
  * set off the app's outage alerts.
  */
+import type { NextFunction, Request, Response as ExpressResponse } from 'express';
 import { describe, expect, it } from 'vitest';
 import type { Response } from 'supertest';
 import { agent, createTestApp, type TestApp } from '../helpers/app.js';
@@ -101,12 +102,13 @@ describe('pages answer a client mistake with the message page and its 4xx', () =
       expectClientMistake(result, 413, `POST /mfa/challenge, ${what}`);
       expect(result.res.text).toContain('What you sent is too large.');
     }
-    const french = await logged(t, () => a.post('/login').set('Accept-Language', 'fr').type('form').send(bigForm));
-    expectClientMistake(french, 413, 'POST /login in French');
+    const french = await logged(t, () => a.post('/mfa/challenge').set('Accept-Language', 'fr').type('form').send(bigForm));
+    expectClientMistake(french, 413, 'POST /mfa/challenge in French');
     expect(french.res.text).toContain('Ce que vous avez envoyé est trop volumineux.');
   });
 
-  it('auth.errorHandler() keeps VALIDATION_FAILED for an unreadable JSON body, and still answers an outage with 503', async () => {
+  it("auth.errorHandler() leaves the app's own errors to the app: its parser's refusals and its bugs go on with next(err)", async () => {
+    const seen: unknown[] = [];
     const t = createTestApp({
       sink: sink(),
       routes: (app, auth) => {
@@ -114,16 +116,21 @@ describe('pages answer a client mistake with the message page and its 4xx', () =
           throw new Error('the database is down');
         });
         app.use(auth.errorHandler());
+        app.use((error: Error & { status?: number }, _req: Request, res: ExpressResponse, _next: NextFunction) => {
+          seen.push(error);
+          res.status(error.status ?? 500).send('the app\'s own error page');
+        });
       },
     });
     const a = agent(t.app);
     const json = await logged(t, () => a.post('/login').set('Content-Type', 'application/json').send('{"username": '));
-    expectClientMistake(json, 400, 'broken JSON to an app route');
-    expect(json.res.body.code).toBe('VALIDATION_FAILED');
-
-    const outage = await logged(t, () => a.get('/broken'));
-    expect(outage.res.status).toBe(503);
-    expect(outage.res.headers['retry-after']).toBeDefined();
-    expect(outage.lines.filter((l) => l.level === 'error')).toHaveLength(1);
+    expect(json.res.status).toBe(400);
+    expect(json.res.text).toBe("the app's own error page");
+    const broken = await logged(t, () => a.get('/broken'));
+    expect(broken.res.status).toBe(500);
+    expect(broken.res.text).toBe("the app's own error page");
+    expect(broken.res.headers['retry-after']).toBeUndefined();
+    expect([...json.lines, ...broken.lines]).toEqual([]);
+    expect(seen).toHaveLength(2);
   });
 });

@@ -73,12 +73,12 @@ describe('CSRF on every POST under /mfa', () => {
       const altered = own.slice(0, -1) + (own.endsWith('A') ? 'B' : 'A');
       const attempts = [
         a.post(path).type('form').send(body),
-        a.post(path).type('form').send({ ...body, _csrf: foreign }),
-        a.post(path).type('form').send({ ...body, _csrf: '' }),
-        a.post(path).type('form').send({ ...body, _csrf: altered }),
+        a.post(path).type('form').send({ ...body, _mfa_csrf: foreign }),
+        a.post(path).type('form').send({ ...body, _mfa_csrf: '' }),
+        a.post(path).type('form').send({ ...body, _mfa_csrf: altered }),
         a.post(path).set('X-CSRF-Token', foreign).type('form').send(body),
-        a.post(path).type('json').send({ ...body, _csrf: foreign }),
-        a.post(path).type('form').send(`${new URLSearchParams(body)}&_csrf=${encodeURIComponent(foreign)}&_csrf=${encodeURIComponent(own)}`),
+        a.post(path).type('json').send({ ...body, _mfa_csrf: foreign }),
+        a.post(path).type('form').send(`${new URLSearchParams(body)}&_mfa_csrf=${encodeURIComponent(foreign)}&_mfa_csrf=${encodeURIComponent(own)}`),
       ];
       for (const res of await Promise.all(attempts)) {
         expect(res.status, path).toBe(403);
@@ -105,9 +105,9 @@ describe('CSRF on every POST under /mfa', () => {
     }
 
     // Controls: with the session's own token every one of these works.
-    expect((await p.post('/mfa/challenge').type('form').send({ _csrf: tokens.p, otp: pending.code })).headers.location).toBe('/');
-    expect((await e.post('/mfa/enroll/verify').type('form').send({ _csrf: tokens.e, otp: enrollCode })).headers.location).toBe('/');
-    const activate = await s.post(`/mfa/devices/${d2.id}/activate`).type('form').send({ _csrf: tokens.s, otp: pairingCode });
+    expect((await p.post('/mfa/challenge').type('form').send({ _mfa_csrf: tokens.p, otp: pending.code })).headers.location).toBe('/');
+    expect((await e.post('/mfa/enroll/verify').type('form').send({ _mfa_csrf: tokens.e, otp: enrollCode })).headers.location).toBe('/');
+    const activate = await s.post(`/mfa/devices/${d2.id}/activate`).type('form').send({ _mfa_csrf: tokens.s, otp: pairingCode });
     expect(activate.headers.location).toBe('/mfa/devices');
     expect((await t.auth.devices.get('u1', d2.id)).status).toBe('ACTIVE');
   });
@@ -116,7 +116,7 @@ describe('CSRF on every POST under /mfa', () => {
     const t = createTestApp({ sink: sink() });
     const fresh = agent(t.app);
     for (const path of ['/mfa/challenge', '/mfa/challenge/send', '/mfa/enroll', '/mfa/devices/add']) {
-      const res = await fresh.post(path).type('form').send({ _csrf: 'undefined' });
+      const res = await fresh.post(path).type('form').send({ _mfa_csrf: 'undefined' });
       expect(res.status, path).toBe(403);
     }
   });

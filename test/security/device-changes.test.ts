@@ -32,13 +32,13 @@ describe('adding or removing a method needs a recent MFA', () => {
     const addPage = await a.get('/mfa/devices/add');
     expect(addPage.status).toBe(303);
     expect(addPage.headers.location).toBe('/mfa/challenge');
-    const add = await a.post('/mfa/devices/add').type('form').send({ _csrf: token, email: 'new@example.test' });
+    const add = await a.post('/mfa/devices/add').type('form').send({ _mfa_csrf: token, email: 'new@example.test' });
     expect(add.status).toBe(303);
     expect(add.headers.location).toBe('/mfa/challenge');
-    const remove = await a.post(`/mfa/devices/${d2.id}/remove`).type('form').send({ _csrf: token });
+    const remove = await a.post(`/mfa/devices/${d2.id}/remove`).type('form').send({ _mfa_csrf: token });
     expect(remove.status).toBe(303);
     expect(remove.headers.location).toBe('/mfa/challenge');
-    const json = await a.post(`/mfa/devices/${d2.id}/remove`).set('Accept', 'application/json').type('form').send({ _csrf: token });
+    const json = await a.post(`/mfa/devices/${d2.id}/remove`).set('Accept', 'application/json').type('form').send({ _mfa_csrf: token });
     expect(json.status).toBe(401);
     expect(json.body.code).toBe('MFA_REQUIRED');
 
@@ -86,7 +86,7 @@ describe('adding or removing a method needs a recent MFA', () => {
     const before = sink().count();
     expect((await r.get('/mfa/devices/add')).headers.location).toBe('/mfa/challenge');
     const token = csrfOf((await r.get('/mfa/devices')).text);
-    const add = await r.post('/mfa/devices/add').type('form').send({ _csrf: token, email: 'other@example.test' });
+    const add = await r.post('/mfa/devices/add').type('form').send({ _mfa_csrf: token, email: 'other@example.test' });
     expect(add.headers.location).toBe('/mfa/challenge');
     expect(sink().count()).toBe(before);
     expect((await t.auth.devices.list('u3')).map((d) => d.email)).toEqual(['root@example.test']);
@@ -113,9 +113,9 @@ describe('adding or removing a method needs a recent MFA', () => {
     expect(page.headers.location).toBe('/mfa/challenge');
     // Even a hand-made form with X's own session token cannot pair the thief's address.
     const challenge = await x.get('/mfa/challenge');
-    const token = /name="_csrf" value="([^"]+)"/.exec((challenge.status === 303 ? await x.get('/mfa/challenge') : challenge).text)![1]!;
-    await x.post('/mfa/enroll').type('form').send({ _csrf: token, email: 'thief@evil.test' });
-    await x.post('/mfa/enroll/verify').type('form').send({ _csrf: token, otp: '000000' });
+    const token = /name="_mfa_csrf" value="([^"]+)"/.exec((challenge.status === 303 ? await x.get('/mfa/challenge') : challenge).text)![1]!;
+    await x.post('/mfa/enroll').type('form').send({ _mfa_csrf: token, email: 'thief@evil.test' });
+    await x.post('/mfa/enroll/verify').type('form').send({ _mfa_csrf: token, otp: '000000' });
     expect(mailsTo(sink(), 'thief@evil.test', { after })).toEqual([]);
 
     expect((await x.get('/plain')).status).toBe(401);

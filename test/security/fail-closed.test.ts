@@ -202,10 +202,10 @@ describe('the MFA store fails', () => {
     const a = agent(t.app);
     const { code } = await startSignOn(a, sink(), alice);
     const page = await a.get('/mfa/challenge');
-    const token = /name="_csrf" value="([^"]+)"/.exec(page.text)![1]!;
+    const token = /name="_mfa_csrf" value="([^"]+)"/.exec(page.text)![1]!;
 
     state.down = true;
-    const res = await a.post('/mfa/challenge').type('form').send({ _csrf: token, otp: code });
+    const res = await a.post('/mfa/challenge').type('form').send({ _mfa_csrf: token, otp: code });
     expect(res.status).toBe(503);
     expect(res.text).toContain('unavailable');
     expect((await a.get('/plain')).status).toBe(401);
@@ -213,7 +213,7 @@ describe('the MFA store fails', () => {
     // The page itself needs no store (the sign-on keeps its device labels); answering it does.
     const shown = await a.get('/mfa/challenge');
     expect(shown.status).toBe(200);
-    const resend = await a.post('/mfa/challenge/resend').type('form').send({ _csrf: token });
+    const resend = await a.post('/mfa/challenge/resend').type('form').send({ _mfa_csrf: token });
     expect(resend.status).toBe(503);
     expect(completions(t)).toBe(0);
 

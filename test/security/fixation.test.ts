@@ -45,7 +45,7 @@ describe('session fixation at the password step (failed before: the pending sign
     expect(page.status).toBe(303);
     expect(page.headers.location).toBe('/login');
     const before = sink().count();
-    const pair = await attacker.post('/mfa/enroll').set('Cookie', planted).type('form').send({ email: 'attacker@evil.test', _csrf: 'x' });
+    const pair = await attacker.post('/mfa/enroll').set('Cookie', planted).type('form').send({ email: 'attacker@evil.test', _mfa_csrf: 'x' });
     expect(pair.status).toBe(403);
     expect(mailsTo(sink(), 'attacker@evil.test', { after: before })).toEqual([]);
     expect(await t.auth.devices.list('u2')).toEqual([]);
@@ -81,7 +81,7 @@ describe('session fixation at the password step (failed before: the pending sign
 
     const victim = agent(t.app);
     const token = csrfOf((await victim.get('/mfa/challenge').set('Cookie', victimCookie)).text);
-    const done = await victim.post('/mfa/challenge').set('Cookie', victimCookie).type('form').send({ _csrf: token, otp: code });
+    const done = await victim.post('/mfa/challenge').set('Cookie', victimCookie).type('form').send({ _mfa_csrf: token, otp: code });
     expect(done.status).toBe(303);
     expect(done.headers.location).toBe('/');
   });
@@ -111,10 +111,10 @@ describe('session fixation at the password step (failed before: the pending sign
     expect(fresh.mfa.pending).toMatchObject({ userId: 'u1' });
 
     const victim = agent(t.app);
-    const done = await victim.post('/mfa/challenge').set('Cookie', sessionCookie(res)!).type('form').send({ _csrf: fresh.mfa.csrf, otp: code });
+    const done = await victim.post('/mfa/challenge').set('Cookie', sessionCookie(res)!).type('form').send({ _mfa_csrf: fresh.mfa.csrf, otp: code });
     expect(done.headers.location).toBe('/account');
     // The planted token answers nothing in the victim's new session.
-    const refused = await request(t.app).post('/mfa/challenge/cancel').set('Cookie', sessionCookie(res)!).type('form').send({ _csrf: plantedToken });
+    const refused = await request(t.app).post('/mfa/challenge/cancel').set('Cookie', sessionCookie(res)!).type('form').send({ _mfa_csrf: plantedToken });
     expect(refused.status).toBe(403);
   });
 

@@ -50,7 +50,7 @@ describe('single use (replay)', () => {
 
     // The same code, same (old) session, same form token.
     const b = agent(t.app);
-    const replay = await b.post('/mfa/challenge').set('Cookie', cookie).type('form').send({ _csrf: csrfOf(page), otp: code });
+    const replay = await b.post('/mfa/challenge').set('Cookie', cookie).type('form').send({ _mfa_csrf: csrfOf(page), otp: code });
     expect(replay.status).not.toBe(303);
     expect(replay.text).toMatch(/expired or was already used|has ended/);
     expect((await b.get('/plain').set('Cookie', cookie)).status).toBe(401);

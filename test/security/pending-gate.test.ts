@@ -42,7 +42,7 @@ async function expectNothingReachable(a: Agent, t: TestApp, stage: 'challenge' |
   const token = csrfOf((await a.get(where)).text);
   const before = sink().count();
   const devicesBefore = (await t.auth.devices.list(userId)).length;
-  const add = await a.post('/mfa/devices/add').type('form').send({ _csrf: token, email: 'thief@evil.test' });
+  const add = await a.post('/mfa/devices/add').type('form').send({ _mfa_csrf: token, email: 'thief@evil.test' });
   expect(add.status).toBe(303);
   expect(add.headers.location).toBe(where);
   expect((await t.auth.devices.list(userId)).length).toBe(devicesBefore);
@@ -83,7 +83,7 @@ describe('forced browsing while a sign-on is pending', () => {
     const a = agent(t.app);
     await startSignOn(a, sink(), alice);
     const html = (await a.get('/mfa/challenge')).text;
-    const cancel = await a.post('/mfa/challenge/cancel').type('form').send({ _csrf: csrfOf(html) });
+    const cancel = await a.post('/mfa/challenge/cancel').type('form').send({ _mfa_csrf: csrfOf(html) });
     expect(cancel.headers.location).toBe('/login');
     expect((await a.get('/account')).headers.location).toBe('/login');
     expect((await a.get('/whoami')).body).toEqual({ authenticated: false, user: null });

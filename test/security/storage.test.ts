@@ -42,7 +42,7 @@ describe('codes are stored only as an HMAC', () => {
     await login(b, 'bob', 'pw-bob');
     const html = (await b.get('/mfa/enroll')).text;
     let after = sink().count();
-    await b.post('/mfa/enroll').type('form').send({ _csrf: /name="_csrf" value="([^"]+)"/.exec(html)![1] });
+    await b.post('/mfa/enroll').type('form').send({ _mfa_csrf: /name="_mfa_csrf" value="([^"]+)"/.exec(html)![1] });
     codes.push({ code: codeOf((await sink().next('bob@example.test', { after })).text), purpose: 'pairing', userId: 'u2' });
 
     after = sink().count();

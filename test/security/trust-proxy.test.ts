@@ -4,6 +4,7 @@
  * production the library says so once, at the first request.
  */
 import { afterEach, describe, expect, it, vi } from 'vitest';
+import { MemoryMfaStore } from '../../src/index.js';
 import { agent, createTestApp, type TestApp } from '../helpers/app.js';
 import { useSink } from './support.js';
 
@@ -23,7 +24,7 @@ async function requests(t: TestApp): Promise<void> {
 describe("a warning when production runs without Express's trust proxy", () => {
   it('warns once, at the first request, in production with trust proxy off', async () => {
     vi.stubEnv('NODE_ENV', 'production');
-    const t = createTestApp({ sink: sink() });
+    const t = createTestApp({ sink: sink(), mfa: { store: new MemoryMfaStore() } });
     t.app.set('trust proxy', false);
     expect(proxyWarnings(t)).toEqual([]);
     await requests(t);
@@ -34,7 +35,7 @@ describe("a warning when production runs without Express's trust proxy", () => {
 
   it('does not warn when trust proxy is set', async () => {
     vi.stubEnv('NODE_ENV', 'production');
-    const t = createTestApp({ sink: sink() });
+    const t = createTestApp({ sink: sink(), mfa: { store: new MemoryMfaStore() } });
     t.app.set('trust proxy', 1);
     await requests(t);
     expect(proxyWarnings(t)).toEqual([]);

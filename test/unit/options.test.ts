@@ -1,12 +1,14 @@
 import passport from 'passport';
-import { afterEach, describe, expect, it } from 'vitest';
-import { mfa, MemoryMfaStore, type Logger, type MailTransport, type MfaOptions } from '../../src/index.js';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { mfa, MemoryMfaStore, RedisMfaStore, type Logger, type MailTransport, type MfaOptions } from '../../src/index.js';
 import { resolveOptions } from '../../src/options.js';
 
 const SECRET = 'unit-test-secret-that-is-32-bytes-or-more';
 const transport: MailTransport = { sendMail: async () => ({}) };
 const user = { id: (u: { id: string }) => u.id };
 const PRODUCTION = { NODE_ENV: 'production' };
+// A shared store for production start-up checks: nothing here reaches Redis.
+const redisStore = new RedisMfaStore({ client: { evalSha: async () => null, eval: async () => null } });
 const DEVELOPMENT = { NODE_ENV: 'test' };
 
 /** resolveOptions with `extra` on top of a valid development configuration. */
@@ -95,11 +97,25 @@ describe('resolveOptions: values', () => {
     expect(network.check('::1', 'ipv6')).toBe(true);
   });
 
-  it('requires user.id', () => {
-    const message = messageOf(() => resolveOptions({} as MfaOptions, DEVELOPMENT));
-    expect(message).toContain('user.id is required');
-    expect(messageOf(() => resolveOptions({ user: { id: 'id' } } as unknown as MfaOptions, DEVELOPMENT))).toContain('user.id is required');
-    expect(messageOf(() => resolveOptions(undefined as unknown as MfaOptions, DEVELOPMENT))).toContain('needs an options object');
+  it("reads the user's id and email fields by default (failed before: mfa() threw 'user.id is required')", () => {
+    const resolved = resolveOptions(undefined, DEVELOPMENT);
+    expect(resolved.user.id({ id: 42 })).toBe('42');
+    expect(resolved.user.id({ id: 'u-1' })).toBe('u-1');
+    expect(resolved.user.email({ id: 1, email: 'a@b.test' })).toBe('a@b.test');
+    expect(resolved.user.email({ id: 1 })).toBeUndefined();
+    expect(() => resolved.user.id({ uid: 1 })).toThrow(/pass user: \{ id: \(u\) => String\(u.yourIdField\) \}/);
+    expect(() => resolved.user.id({ id: '' })).toThrow(TypeError);
+    expect(resolveOptions({}, DEVELOPMENT).user.id({ id: 7 })).toBe('7');
+    expect(messageOf(() => resolveOptions({ user: { id: 'id' } } as unknown as MfaOptions, DEVELOPMENT))).toContain('user.id must be a function');
+    expect(messageOf(() => resolveOptions(5 as unknown as MfaOptions, DEVELOPMENT))).toContain('takes an options object');
+  });
+
+  it('requires a store when NODE_ENV=production (an explicit MemoryMfaStore is allowed)', () => {
+    const message = messageOf(() => resolveOptions({ secret: SECRET, email: { transport } }, PRODUCTION));
+    expect(message).toContain('store is required when NODE_ENV=production');
+    const store = new MemoryMfaStore();
+    expect(resolveOptions({ secret: SECRET, email: { transport }, store }, PRODUCTION).store).toBe(store);
+    store.close();
   });
 
   it('requires a secret when NODE_ENV=production', () => {
@@ -120,7 +136,7 @@ describe('resolveOptions: values', () => {
   it('requires a mail transport when NODE_ENV=production', () => {
     const message = messageOf(() => resolve({ secret: SECRET }, PRODUCTION));
     expect(message).toContain('email.transport is required when NODE_ENV=production');
-    expect(resolve({ secret: SECRET, email: { transport } }, PRODUCTION).production).toBe(true);
+    expect(resolve({ secret: SECRET, email: { transport }, store: redisStore }, PRODUCTION).production).toBe(true);
     expect(messageOf(() => resolve({ email: { transport: {} } }))).toContain('email.transport must be a nodemailer transport');
   });
 
@@ -189,15 +205,7 @@ describe('mfa(): start-up warnings', () => {
     return { warnings, info() {}, warn: (m) => warnings.push(m), error() {} };
   }
 
-  it('warns exactly once, about the in-memory store, in production', () => {
-    const logger = recorder();
-    process.env.NODE_ENV = 'production';
-    mfa({ secret: SECRET, user, email: { transport }, logger, passport: new passport.Passport() });
-    expect(logger.warnings).toHaveLength(1);
-    expect(logger.warnings[0]).toMatch(/in-memory store/);
-  });
-
-  it('does not warn in production with a store given', () => {
+  it('warns exactly once, about the in-memory store given on purpose, in production', () => {
     const logger = recorder();
     const store = new MemoryMfaStore();
     process.env.NODE_ENV = 'production';
@@ -206,7 +214,29 @@ describe('mfa(): start-up warnings', () => {
     } finally {
       store.close();
     }
+    expect(logger.warnings).toHaveLength(1);
+    expect(logger.warnings[0]).toMatch(/in-memory store/);
+  });
+
+  it('does not warn in production with a shared store given', () => {
+    const logger = recorder();
+    process.env.NODE_ENV = 'production';
+    mfa({ secret: SECRET, user, email: { transport }, logger, store: redisStore, passport: new passport.Passport() });
     expect(logger.warnings).toEqual([]);
+  });
+
+  it('mfa() with no options at all works in development: codes in the log, state in memory', () => {
+    const logs: string[] = [];
+    const spy = vi.spyOn(console, 'warn').mockImplementation((message: string) => void logs.push(message));
+    try {
+      process.env.NODE_ENV = 'development';
+      const auth = mfa();
+      expect(typeof auth).toBe('function');
+      expect(auth.store).toBeInstanceOf(MemoryMfaStore);
+      expect(logs.some((l) => /codes are written to this log/.test(l))).toBe(true);
+    } finally {
+      spy.mockRestore();
+    }
   });
 
   it('refuses to start in production without a secret', () => {

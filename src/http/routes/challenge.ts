@@ -6,7 +6,7 @@ import type { HttpDeps } from '../deps.js';
 import { signedOn } from '../required.js';
 import { deviceChoice, livePending, readState, writeState, type DeviceChoice } from '../session-state.js';
 import type { SignOnFlow } from '../signon.js';
-import { answerWithPassport } from './answer.js';
+import { answer } from './answer.js';
 import { handle } from './handle.js';
 
 /** The sign-on or step-up challenge under way in this session. */
@@ -67,10 +67,10 @@ export function challengeRoutes<User>(deps: HttpDeps<User>, flow: SignOnFlow<Use
     await show(req, res, current);
   }));
 
-  router.post('/challenge', (req, res, next) => {
+  router.post('/challenge', (req, res) => {
     const current = active(deps, req);
     if (!current) return res.redirect(303, options.loginPath);
-    answerWithPassport(deps, flow, current.purpose, (rq, rs, error) => show(rq, rs, current, error))(req, res, next);
+    answer(deps, flow, current.purpose, (rq, rs, error) => show(rq, rs, current, error))(req, res);
   });
 
   router.post('/challenge/send', handle(deps, async (req, res) => {

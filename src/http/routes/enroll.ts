@@ -5,7 +5,7 @@ import { requestContext } from '../context.js';
 import type { HttpDeps } from '../deps.js';
 import { livePending, readState, writeState, type PendingSignOn } from '../session-state.js';
 import type { SignOnFlow } from '../signon.js';
-import { answerWithPassport } from './answer.js';
+import { answer } from './answer.js';
 import { handle } from './handle.js';
 
 /**
@@ -65,6 +65,10 @@ export function enrollRoutes<User>(deps: HttpDeps<User>, flow: SignOnFlow<User>,
     delete pending.enrollDeviceId;
     const profile = profileAddress(pending);
     if (!anyAddress(pending) && !profile) {
+      deps.warnOnce(
+        'no-email',
+        `user ${pending.userId} has no email address to pair during sign-on, so the sign-on was refused: options.user.email(user) gave none (by default it reads user.email). Pass user: { email: (u) => u.yourEmailField } to mfa(), or let users type an address with policy.enrollAddress: 'any'.`,
+      );
       events.publish('signon.refused', pending.userId, requestContext(req), { reason: 'NO_EMAIL' });
       delete writeState(req).pending;
       return pages.render(req, res, 'message', {
@@ -105,11 +109,11 @@ export function enrollRoutes<User>(deps: HttpDeps<User>, flow: SignOnFlow<User>,
     res.redirect(303, `${base}/enroll`);
   }));
 
-  router.post('/enroll/verify', handle(deps, async (req, res, next) => {
+  router.post('/enroll/verify', handle(deps, async (req, res) => {
     const pending = pendingEnroll(req);
     if (!pending) return res.redirect(303, options.loginPath);
     if (!(await stillWithoutDevice(res, pending))) return;
-    answerWithPassport(deps, flow, 'pairing', (rq, rs, error) => show(rq, rs, pending, error))(req, res, next);
+    answer(deps, flow, 'pairing', (rq, rs, error) => show(rq, rs, pending, error))(req, res);
   }));
 
   router.post('/enroll/resend', handle(deps, async (req, res) => {
