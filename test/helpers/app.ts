@@ -32,6 +32,8 @@ export interface TestAppOptions {
   sessionStore?: session.Store;
   /** false: the app parses no forms itself, so the library's own parser reads the forms of its pages. */
   formParser?: boolean;
+  /** Middleware of the app's mounted after passport.session() and before the library (an app-wide CSRF check, say). */
+  beforeLibrary?: (app: express.Express) => void;
   /** Extra routes mounted after the library. */
   routes?: (app: express.Express, auth: MfaMiddleware<TestUser>, passport: passport.PassportStatic) => void;
 }
@@ -87,6 +89,7 @@ export function createTestApp(options: TestAppOptions): TestApp {
     }),
   );
   app.use(authenticator.session());
+  options.beforeLibrary?.(app);
   app.use(auth);
   // After the library: its API parses JSON itself and answers a malformed body with VALIDATION_FAILED.
   app.use(express.json());
@@ -118,7 +121,9 @@ export function csrfOf(html: string): string {
 /** GETs a page and POSTs one of its forms with the page's CSRF token. */
 export async function submit(a: Agent, page: string, action: string, fields: Record<string, string> = {}) {
   const html = (await a.get(page)).text;
-  return a.post(action).type('form').send({ _mfa_csrf: csrfOf(html), ...fields });
+  // As a browser would: every hidden token of the form, the app's own (csurf's _csrf) too when the page has one.
+  const appToken = /name="_csrf" value="([^"]+)"/.exec(html)?.[1];
+  return a.post(action).type('form').send({ _mfa_csrf: csrfOf(html), ...(appToken ? { _csrf: appToken } : {}), ...fields });
 }
 
 export async function login(a: Agent, username: string, password: string) {
