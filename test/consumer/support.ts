@@ -1,6 +1,9 @@
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
-import { cp, readdir, writeFile } from 'node:fs/promises';
+import { createHash } from 'node:crypto';
+import { cp, mkdir, readFile, readdir, rm, stat, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 
 export const ROOT = resolve(import.meta.dirname, '../..');
 export const FIXTURES = join(import.meta.dirname, 'fixtures');
@@ -39,9 +42,49 @@ export function isNetworkFailure(result: Result): boolean {
   return /\b(ENOTFOUND|EAI_AGAIN|ECONNREFUSED|ECONNRESET|ETIMEDOUT|ENETUNREACH)\b/.test(result.stderr);
 }
 
+/** Whether the process that wrote its id into the lock folder is gone (a run killed while it packed). */
+async function lockOrphaned(lock: string): Promise<boolean> {
+  const owner = Number(await readFile(join(lock, 'pid'), 'utf8').catch(() => ''));
+  if (!owner) return (await stat(lock).then((s) => Date.now() - s.mtimeMs, () => 0)) > 180_000;
+  try {
+    process.kill(owner, 0);
+    return false;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'ESRCH';
+  }
+}
+
+/**
+ * Runs fn while holding a lock of this repository's (a folder made with
+ * mkdir, which is atomic) across processes: test files that run in parallel
+ * workers must not build dist/ at once, as tsup's clean of one would empty
+ * the folder that the other is packing.
+ */
+async function withPackLock<T>(fn: () => Promise<T>): Promise<T> {
+  const lock = join(tmpdir(), `express-mfa-pack-${createHash('sha256').update(ROOT).digest('hex').slice(0, 16)}.lock`);
+  const deadline = Date.now() + 240_000;
+  for (;;) {
+    try {
+      await mkdir(lock);
+      await writeFile(join(lock, 'pid'), String(process.pid));
+      break;
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+      if (await lockOrphaned(lock)) await rm(lock, { recursive: true, force: true });
+      else if (Date.now() > deadline) throw new Error(`another npm pack of ${ROOT} has held ${lock} for too long`);
+      else await sleep(250);
+    }
+  }
+  try {
+    return await fn();
+  } finally {
+    await rm(lock, { recursive: true, force: true });
+  }
+}
+
 /** `npm pack` of the repository as it is (prepack builds dist/), into dir; resolves with the tarball's path. */
 export async function pack(dir: string): Promise<string> {
-  const result = await run('npm', ['pack', '--pack-destination', dir, '--loglevel=error'], ROOT);
+  const result = await withPackLock(() => run('npm', ['pack', '--pack-destination', dir, '--loglevel=error'], ROOT));
   if (result.code !== 0) throw new Error(describeFailure('npm pack', result));
   const tarball = (await readdir(dir)).find((name) => name.endsWith('.tgz'));
   if (!tarball) throw new Error(`npm pack left no tarball in ${dir}`);
@@ -54,17 +97,21 @@ export interface AppSpec {
   type: 'module' | 'commonjs';
   /** What the app installs beside the tarball, each pinned. */
   dependencies: string[];
+  /** The files of fixtures/ itself copied beside the app's own. Default: the typed usage and its tsconfigs. */
+  shared?: string[];
 }
+
+const SHARED = ['usage.ts', 'tsconfig.json', 'tsconfig.node10.json'];
 
 /**
  * A throw-away app folder: the fixture's files, the shared typed usage and
- * tsconfigs, and an `npm install` of the tarball with the app's own packages.
+ * tsconfigs (or spec.shared), and an `npm install` of the tarball with the app's own packages.
  * Peers are strict, as a careful app's CI would have them: a peer range that
  * refuses the app's versions fails the install.
  */
 export async function makeApp(dir: string, tarball: string, spec: AppSpec): Promise<Result> {
   await cp(join(FIXTURES, spec.fixture), dir, { recursive: true });
-  for (const file of ['usage.ts', 'tsconfig.json', 'tsconfig.node10.json']) await cp(join(FIXTURES, file), join(dir, file));
+  for (const file of spec.shared ?? SHARED) await cp(join(FIXTURES, file), join(dir, file));
   await writeFile(join(dir, 'package.json'), `${JSON.stringify({ name: `consumer-${spec.fixture}`, private: true, type: spec.type }, null, 2)}\n`);
   return run('npm', ['install', '--no-audit', '--no-fund', '--prefer-offline', '--strict-peer-deps', '--loglevel=error', tarball, ...spec.dependencies], dir);
 }
