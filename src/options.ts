@@ -113,7 +113,7 @@ export interface MfaOptions<User = any> {
   logger?: Logger;
   /** Whether the request may manage other users' devices (and unlock users) through the API. Default: nobody may. */
   admin?: (req: any) => boolean | Promise<boolean>;
-  /** An administrator's changes to other users need the administrator's own MFA within recentMfa. Default true. */
+  /** Managing other users (reading their methods too) needs the administrator's own MFA within recentMfa. Default true. */
   adminRequiresMfa?: boolean;
   /** The language for a request: return a tag such as 'fr' or 'de-CH', or nothing to follow Accept-Language. */
   locale?: (req: any, user: User | undefined) => string | null | undefined;

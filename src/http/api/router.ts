@@ -45,10 +45,9 @@ export function apiRouter<User>(deps: HttpDeps<User>, flow: SignOnFlow<User>): R
     const auth = signedOn(deps, req);
     if (!auth) throw new UnauthenticatedError();
     if (!options.admin || (await options.admin(req)) !== true) throw new ForbiddenError('Only an administrator may manage other users.');
-    // A password alone (an administrator the policy let through, a stolen session of one) must not change another user's methods.
-    if (req.method !== 'GET' && req.method !== 'HEAD' && options.adminRequiresMfa && !mfaIsFresh(deps, auth, options.recentMfaMs)) {
-      throw new MfaRequiredError();
-    }
+    // A password alone (an administrator the policy let through, a stolen session of one) must neither change
+    // another user's methods nor read them (their addresses are personal data): DESIGN asks a fresh MFA for both.
+    if (options.adminRequiresMfa && !mfaIsFresh(deps, auth, options.recentMfaMs)) throw new MfaRequiredError();
     return { userId: String(req.params.userId), asAdmin: true, auth };
   }
 
