@@ -3,12 +3,14 @@ export type {
   MfaOptions,
   SignOnPolicyOptions,
   EmailMethodOptions,
+  LimitsOptions,
+  Branding,
   MailTransport,
   MailMessage,
   Logger,
   NoDeviceAction,
   PassportLike,
-} from './options.js';
+} from './config/options.js';
 export type { AuthenticateOptions } from './http/authenticate.js';
 export type { RequiredOptions } from './http/required.js';
 export type { Duration } from './duration.js';

@@ -14,7 +14,9 @@ import { required, type RequiredOptions } from './http/required.js';
 import { createMiddleware } from './http/router.js';
 import { SignOnFlow } from './http/signon.js';
 import { createVerify } from './http/verify.js';
-import { resolveOptions, type MfaOptions, type PassportLike } from './options.js';
+import type { PassportLike } from './config/contracts.js';
+import type { MfaOptions } from './config/options.js';
+import { resolveOptions } from './config/resolve.js';
 import { ChallengeService, type Challenge } from './otp/challenges.js';
 import { MfaStrategy } from './passport/strategy.js';
 import { Renderer } from './render.js';
@@ -124,8 +126,8 @@ export function mfa<User = any>(options: MfaOptions<User> = {}): MfaMiddleware<U
   const translator = new Translator(resolved.messages);
   const sender = new EmailSender(renderer, translator, resolved.email.transport ?? new LogTransport(logger), resolved.email.from, resolved.branding);
   const stamps = new SecurityStamps(store);
-  const challenges = new ChallengeService(store, sender, resolved.emailMethod, resolved.secret, events, now);
-  const devices = new DeviceService(store, challenges, sender, resolved.emailMethod, events, logger, stamps, now);
+  const challenges = new ChallengeService(store, sender, resolved.emailMethod, resolved.limits, resolved.secret, events, now);
+  const devices = new DeviceService(store, challenges, sender, resolved.limits, events, logger, stamps, now);
   const pages = new Pages(renderer, translator, {
     basePath: resolved.basePath,
     homePath: resolved.homePath,

@@ -90,7 +90,7 @@ async function main() {
       // The password-only sign-on of the same app: a named policy that skips MFA.
       policies: { password: { skip: () => true } },
       // Each virtual user signs on many times a second; the default 5 codes per 15 minutes would stop it.
-      methods: { email: { sendLimit: 1_000_000_000 } },
+      limits: { sendLimit: 1_000_000_000 },
       logger: { info: () => {}, warn: (m) => console.warn(`[bench server] ${m}`), error: (m, e) => console.error(`[bench server] ${m}`, e) },
     });
     app.use(auth);

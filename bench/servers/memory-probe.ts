@@ -40,7 +40,7 @@ function library(store: MfaStore) {
     user: { id: (u) => u.id },
     // Delivery is not what this measures: a transport that accepts every mail.
     email: { transport: { sendMail: async () => undefined } },
-    methods: { email: { sendLimit: 1_000_000_000 } },
+    limits: { sendLimit: 1_000_000_000 },
     logger: quiet,
   });
 }

@@ -1,6 +1,6 @@
 import { DeliveryError } from '../errors.js';
 import { messageHelpers, type Translator } from '../i18n/translator.js';
-import type { Branding, Logger, MailTransport } from '../options.js';
+import type { Branding, Logger, MailTransport } from '../config/contracts.js';
 import type { Renderer } from '../render.js';
 import { parseEmailAddress } from './address.js';
 

@@ -2,7 +2,8 @@ import { maskEmailAddress, parseEmailAddress } from '../delivery/address.js';
 import type { EmailSender } from '../delivery/email.js';
 import { DeviceExistsError, LimitExceededError, NotFoundError, OtpError, ValidationError } from '../errors.js';
 import type { EventBus, RequestContext } from '../events.js';
-import type { Logger, ResolvedEmailMethod } from '../options.js';
+import type { Logger } from '../config/contracts.js';
+import type { ResolvedLimits } from '../config/resolved.js';
 import type { Challenge, ChallengeService } from '../otp/challenges.js';
 import { newId } from '../otp/code.js';
 import type { SecurityStamps } from '../policy/stamps.js';
@@ -47,7 +48,7 @@ export class DeviceService {
     private readonly store: MfaStore,
     private readonly challenges: ChallengeService,
     private readonly sender: EmailSender,
-    private readonly method: ResolvedEmailMethod,
+    private readonly limits: ResolvedLimits,
     private readonly events: EventBus,
     private readonly logger: Logger,
     private readonly stamps: SecurityStamps,
@@ -115,7 +116,7 @@ export class DeviceService {
         activationChallengeId: null,
       };
       await this.stamps.renew(userId);
-      if (!(await this.store.insertDevice(device, this.method.maxDevices))) throw new LimitExceededError(this.method.maxDevices);
+      if (!(await this.store.insertDevice(device, this.limits.maxDevices))) throw new LimitExceededError(this.limits.maxDevices);
       this.events.publish('device.created', userId, context, { deviceId: device.id });
     } else if (device.activationChallengeId) {
       await this.challenges.cancel(userId, device.activationChallengeId);
@@ -161,7 +162,7 @@ export class DeviceService {
       activationChallengeId: null,
     };
     await this.stamps.renew(userId);
-    if (!(await this.store.insertDevice(device, this.method.maxDevices))) throw new LimitExceededError(this.method.maxDevices);
+    if (!(await this.store.insertDevice(device, this.limits.maxDevices))) throw new LimitExceededError(this.limits.maxDevices);
     device.isDefault = await this.store.setDefaultDevice(userId, device.id, true);
     this.events.publish('device.created', userId, context, { deviceId: device.id });
     this.events.publish('device.activated', userId, context, { deviceId: device.id });

@@ -1,6 +1,7 @@
 import type { DeviceService } from '../devices/service.js';
 import type { EventBus } from '../events.js';
-import type { PassportLike, ResolvedOptions } from '../options.js';
+import type { PassportLike } from '../config/contracts.js';
+import type { ResolvedOptions } from '../config/resolved.js';
 import type { Translator } from '../i18n/translator.js';
 import type { ChallengeService } from '../otp/challenges.js';
 import type { Pages } from './pages.js';

@@ -1,5 +1,5 @@
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
-import { DEFAULT_POLICY } from '../options.js';
+import { DEFAULT_POLICY } from '../config/defaults.js';
 import type { HttpDeps } from './deps.js';
 import { readState, regenerateSession, sessionBag, writeState } from './session-state.js';
 

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import type { Request, Response } from 'express';
 import { MfaError } from '../errors.js';
 import { messageHelpers, type Translator } from '../i18n/translator.js';
-import type { Branding, Logger } from '../options.js';
+import type { Branding, Logger } from '../config/contracts.js';
 import { LIBRARY_VIEWS, type Renderer } from '../render.js';
 import { clientMistake, describeMistake } from './client-error.js';
 import { wantsJson } from './context.js';

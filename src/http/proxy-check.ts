@@ -1,5 +1,5 @@
 import type { Request } from 'express';
-import type { Logger } from '../options.js';
+import type { Logger } from '../config/contracts.js';
 
 /**
  * In production, says once, at the first request, that the app does not

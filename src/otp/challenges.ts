@@ -2,7 +2,7 @@ import type { EmailSender } from '../delivery/email.js';
 import { maskEmailAddress } from '../delivery/address.js';
 import { LockedError, MfaError, NotFoundError, OtpError, RateLimitError, ValidationError } from '../errors.js';
 import type { EventBus, RequestContext } from '../events.js';
-import type { ResolvedEmailMethod } from '../options.js';
+import type { ResolvedEmailMethod, ResolvedLimits } from '../config/resolved.js';
 import type { ChallengePurpose, ChallengeRecord, DeviceRecord, MfaStore } from '../stores/types.js';
 import { createHmac } from 'node:crypto';
 import { generateCode, hashCode, newId, normalizeCode } from './code.js';
@@ -27,6 +27,7 @@ export class ChallengeService {
     private readonly store: MfaStore,
     private readonly sender: EmailSender,
     private readonly method: ResolvedEmailMethod,
+    private readonly limits: ResolvedLimits,
     private readonly secret: Buffer,
     private readonly events: EventBus,
     private readonly now: () => number = Date.now,
@@ -114,7 +115,7 @@ export class ChallengeService {
     }
     const now = this.now();
     const hash = hashCode(this.secret, { userId, challengeId, purpose }, code);
-    const lockout = { threshold: this.method.lockAfter, windowMs: this.method.lockWindowMs, durationMs: this.method.lockDurationMs };
+    const lockout = { threshold: this.limits.lockAfter, windowMs: this.limits.lockWindowMs, durationMs: this.limits.lockDurationMs };
     const result = await this.store.attemptChallenge(userId, challengeId, hash, lockout, now);
     if (result.status === 'ok') {
       this.events.publish('mfa.succeeded', userId, context, { deviceId: result.challenge.deviceId });
@@ -154,8 +155,8 @@ export class ChallengeService {
   private async recipientQuota(device: DeviceRecord, purpose: ChallengePurpose, now: number): Promise<void> {
     if (purpose !== 'pairing') return;
     const recipient = createHmac('sha256', this.secret).update(`recipient\0${mailbox(device.email)}`).digest('base64url');
-    const counted = await this.store.consumeQuota('recipient', recipient, { limit: this.method.recipientSendLimit, windowMs: this.method.sendWindowMs }, now);
-    if (!counted.ok) throw new RateLimitError('SEND_LIMIT_EXCEEDED', seconds('retryAfterMs' in counted ? counted.retryAfterMs : this.method.sendWindowMs));
+    const counted = await this.store.consumeQuota('recipient', recipient, { limit: this.limits.recipientSendLimit, windowMs: this.limits.sendWindowMs }, now);
+    if (!counted.ok) throw new RateLimitError('SEND_LIMIT_EXCEEDED', seconds('retryAfterMs' in counted ? counted.retryAfterMs : this.limits.sendWindowMs));
   }
 
   private async deliver(
@@ -186,7 +187,7 @@ export class ChallengeService {
   }
 
   private quota() {
-    return { limit: this.method.sendLimit, windowMs: this.method.sendWindowMs };
+    return { limit: this.limits.sendLimit, windowMs: this.limits.sendWindowMs };
   }
 }
 

@@ -1,5 +1,5 @@
 import { isIP, type BlockList } from 'node:net';
-import type { ResolvedPolicy } from '../options.js';
+import type { ResolvedPolicy } from '../config/resolved.js';
 import type { DeviceRecord } from '../stores/types.js';
 
 export type PolicyDecision =

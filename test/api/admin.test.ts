@@ -23,7 +23,7 @@ let t: TestApp;
 let root: Agent;
 beforeAll(async () => {
   sink = await SmtpSink.start();
-  t = appWith(sink, { admin: (req) => req.user?.admin === true, methods: { email: { lockAfter: 2, sendLimit: 20 } } });
+  t = appWith(sink, { admin: (req) => req.user?.admin === true, limits: { lockAfter: 2, sendLimit: 20 } });
   root = await adminWithFreshMfa(t, sink);
 });
 afterAll(async () => {

@@ -109,7 +109,7 @@ describe('POST /authentications', () => {
   });
 
   it('answers 429 SEND_LIMIT_EXCEEDED with retryAfter past sendLimit', async () => {
-    const own = appWith(sink, { methods: { email: { sendLimit: 2 } } });
+    const own = appWith(sink, { limits: { sendLimit: 2 } });
     const { a, email } = await freshUser(own, sink);
     await startAuthentication(a, sink, email);
     const after = sink.count();
@@ -216,7 +216,7 @@ describe('POST /authentications/{id}/otp', () => {
   });
 
   it('answers 423 LOCKED with lockedUntil when wrong codes lock the user; while locked no code is sent or accepted', async () => {
-    const own = appWith(sink, { methods: { email: { lockAfter: 2 } } });
+    const own = appWith(sink, { limits: { lockAfter: 2 } });
     const { a, email } = await freshUser(own, sink);
     const { res: started, code } = await startAuthentication(a, sink, email);
     const id = started.body.id;

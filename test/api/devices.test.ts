@@ -187,7 +187,7 @@ describe('POST /devices', () => {
   });
 
   it('answers 409 LIMIT_EXCEEDED with the limit past methods.email.maxDevices', async () => {
-    const own = appWith(sink, { methods: { email: { maxDevices: 2 } } });
+    const own = appWith(sink, { limits: { maxDevices: 2 } });
     const { a, u } = await freshUser(own, sink);
     const WORK = addressOf(u, 'work');
     const HOME = addressOf(u, 'home');
@@ -199,7 +199,7 @@ describe('POST /devices', () => {
   });
 
   it('answers 429 SEND_LIMIT_EXCEEDED with retryAfter past methods.email.sendLimit, and keeps no device it could not send a code to', async () => {
-    const own = appWith(sink, { methods: { email: { sendLimit: 2 } } });
+    const own = appWith(sink, { limits: { sendLimit: 2 } });
     const { a, u, email: ALICE } = await freshUser(own, sink); // code 1: the sign-on's pairing
     const WORK = addressOf(u, 'work');
     const HOME = addressOf(u, 'home');
@@ -215,7 +215,7 @@ describe('POST /devices', () => {
   });
 
   it('answers 423 LOCKED with lockedUntil while the user is locked', async () => {
-    const own = appWith(sink, { methods: { email: { lockAfter: 1 } } });
+    const own = appWith(sink, { limits: { lockAfter: 1 } });
     const { a, u, email: ALICE } = await freshUser(own, sink);
     const WORK = addressOf(u, 'work');
     const { res: started, code } = await startAuthentication(a, sink, ALICE);
@@ -286,7 +286,7 @@ describe('POST /devices/{id}/activate', () => {
   });
 
   it('answers 423 LOCKED with lockedUntil when the wrong code locks the user (lockAfter)', async () => {
-    const own = appWith(sink, { methods: { email: { lockAfter: 2 } } });
+    const own = appWith(sink, { limits: { lockAfter: 2 } });
     const { a, u } = await freshUser(own, sink);
     const WORK = addressOf(u, 'work');
     const { res: created, code } = await createDevice(a, sink, WORK);
@@ -348,7 +348,7 @@ describe('POST /devices/{id}/resend', () => {
   });
 
   it('answers 429 SEND_LIMIT_EXCEEDED with retryAfter past sendLimit', async () => {
-    const own = appWith(sink, { methods: { email: { sendLimit: 2, resendCooldown: 0 } } });
+    const own = appWith(sink, { methods: { email: { resendCooldown: 0 } }, limits: { sendLimit: 2 } });
     const { a, u } = await freshUser(own, sink);
     const WORK = addressOf(u, 'work');
     const { res: created } = await createDevice(a, sink, WORK);

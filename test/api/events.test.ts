@@ -95,7 +95,7 @@ describe('audit events along the API flows', () => {
 
   it('failures carry their reason: OTP_EXPIRED, TOO_MANY_ATTEMPTS, LOCKED; the lock is user.locked, the admin\'s unlock user.unlocked', async () => {
     const clock = fakeClock();
-    const t = appWith(sink, { admin: (req) => req.user?.admin === true, methods: { email: { lockAfter: 4 } } });
+    const t = appWith(sink, { admin: (req) => req.user?.admin === true, limits: { lockAfter: 4 } });
     const { a, u, email } = await freshUser(t, sink);
     const main = await deviceIdOf(a, email);
     const start = t.events.length;

@@ -266,7 +266,7 @@ describe('"Your authentication methods"', () => {
   });
 
   it('removes a method: the removed address and the remaining active ones are told', async () => {
-    const { t, a } = await aliceSignedOn({ methods: { email: { sendLimit: 20 } } });
+    const { t, a } = await aliceSignedOn({ limits: { sendLimit: 20 } });
     const workId = await addAndPair(a, WORK);
     const homeId = await addAndPair(a, 'alice.home@example.test');
 
@@ -355,7 +355,7 @@ describe('"Your authentication methods"', () => {
   });
 
   it('refuses a sixth method with LIMIT_EXCEEDED (methods.email.maxDevices, default 5)', async () => {
-    const { t, a } = await aliceSignedOn({ methods: { email: { sendLimit: 20 } } });
+    const { t, a } = await aliceSignedOn({ limits: { sendLimit: 20 } });
     for (let i = 2; i <= 5; i++) await addAddress(a, `alice${i}@example.test`);
     expect(await t.auth.devices.list('u1')).toHaveLength(5);
 
@@ -372,7 +372,7 @@ describe('"Your authentication methods"', () => {
   });
 
   it('honours a smaller methods.email.maxDevices', async () => {
-    const { t, a } = await aliceSignedOn({ methods: { email: { maxDevices: 2 } } });
+    const { t, a } = await aliceSignedOn({ limits: { maxDevices: 2 } });
     await addAddress(a, WORK);
     const refused = await submit(a, '/mfa/devices/add', '/mfa/devices/add', { email: 'alice3@example.test' });
     expect(refused.status).toBe(409);

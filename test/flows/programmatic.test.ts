@@ -135,7 +135,7 @@ describe('auth.devices', () => {
   });
 
   it('raises typed errors for a bad address, a duplicate and the device limit', async () => {
-    const t = createTestApp({ sink, mfa: { methods: { email: { maxDevices: 2 } } } });
+    const t = createTestApp({ sink, mfa: { limits: { maxDevices: 2 } } });
     const bad = await rejection(t.auth.devices.create('u1', { email: 'a@b.c\r\nBcc: evil@x.test' }));
     expect(bad).toBeInstanceOf(ValidationError);
     expect(bad).toMatchObject({ code: 'VALIDATION_FAILED', field: 'email' });
@@ -226,7 +226,7 @@ describe('auth.challenges', () => {
   });
 
   it('locks the user after lockAfter wrong codes (LockedError), and refuses to send codes while locked', async () => {
-    const t = createTestApp({ sink, mfa: { methods: { email: { lockAfter: 2 } } } });
+    const t = createTestApp({ sink, mfa: { limits: { lockAfter: 2 } } });
     await paired(t, HOME);
     const after = sink.count();
     const challenge = await t.auth.challenges.start('u1');
@@ -283,7 +283,7 @@ describe('auth.challenges', () => {
   });
 
   it('a forged challenge id tells nothing of whether the user is locked (failed before: LOCKED answered before looking up the challenge)', async () => {
-    const t = createTestApp({ sink, mfa: { methods: { email: { lockAfter: 1 } } } });
+    const t = createTestApp({ sink, mfa: { limits: { lockAfter: 1 } } });
     await paired(t, HOME);
     const after = sink.count();
     const challenge = await t.auth.challenges.start('u1');

@@ -22,7 +22,7 @@ describe.skipIf(!redis)('many app instances on one Redis', () => {
       createTestApp({
         sink,
         sessionStore: new RedisStore({ client: redis!, prefix: `${prefix}sess:` }),
-        mfa: { store: new RedisMfaStore({ client: redis!, prefix }), methods: { email: { sendLimit: 100 } } },
+        mfa: { store: new RedisMfaStore({ client: redis!, prefix }), limits: { sendLimit: 100 } },
       });
     a = instance();
     b = instance();

@@ -80,7 +80,7 @@ describe('parallel requests against one pending sign-on', () => {
   });
 
   it('a burst of wrong guesses over many codes locks the user at exactly lockAfter failures', async () => {
-    const { t, a, code, cookie, token } = await pendingAlice({ methods: { email: { attemptsPerCode: 10, lockAfter: 4 } } });
+    const { t, a, code, cookie, token } = await pendingAlice({ methods: { email: { attemptsPerCode: 10 } }, limits: { lockAfter: 4 } });
     const responses = await burst(cookie, (i) => ({ _mfa_csrf: token, otp: wrongCode(code, i + 1) }));
     expect(responses.filter((r) => /That code is not right/.test(r.text))).toHaveLength(3);
     expect(responses.filter((r) => r.status === 423)).toHaveLength(BURST - 3);

@@ -243,7 +243,7 @@ describe('lockout', () => {
 
   it('lockAfter and lockDuration are honoured', async () => {
     clock.install();
-    const t = createTestApp({ sink: sink(), mfa: { methods: { email: { lockAfter: 2, lockDuration: '1m' } } } });
+    const t = createTestApp({ sink: sink(), mfa: { limits: { lockAfter: 2, lockDuration: '1m' } } });
     await pairDevice(t, sink(), 'u1', 'alice@example.test');
     const after = sink().count();
     const challenge = await t.auth.challenges.start('u1');
@@ -343,7 +343,7 @@ describe('resend', () => {
 
   it('resends and pairing codes share the cap (sendLimit)', async () => {
     clock.install();
-    const t = createTestApp({ sink: sink(), mfa: { methods: { email: { sendLimit: 3, resendCooldown: 0 } } } });
+    const t = createTestApp({ sink: sink(), mfa: { methods: { email: { resendCooldown: 0 } }, limits: { sendLimit: 3 } } });
     const alice = t.users[0]!;
     const start = sink().count();
     await pairDevice(t, sink(), 'u1', alice.email!);

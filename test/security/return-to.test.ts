@@ -66,7 +66,7 @@ describe('the redirect after sign-on', () => {
   beforeAll(async () => {
     t = createTestApp({
       sink: sink(),
-      mfa: { methods: { email: { sendLimit: 100 } } },
+      mfa: { limits: { sendLimit: 100 } },
       routes: (app) => {
         app.get('/set-return', (req, res) => {
           (req.session as unknown as { returnTo?: unknown }).returnTo = req.query.to;

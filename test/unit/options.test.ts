@@ -1,7 +1,7 @@
 import passport from 'passport';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { mfa, MemoryMfaStore, RedisMfaStore, type Logger, type MailTransport, type MfaOptions } from '../../src/index.js';
-import { resolveOptions } from '../../src/options.js';
+import { resolveOptions } from '../../src/config/resolve.js';
 
 const SECRET = 'unit-test-secret-that-is-32-bytes-or-more';
 const transport: MailTransport = { sendMail: async () => ({}) };
@@ -65,11 +65,13 @@ describe('resolveOptions: values', () => {
 
   it('refuses bad durations, naming the option and the value', () => {
     expect(messageOf(() => resolve({ methods: { email: { otpLifetime: 'ten minutes' } } }))).toMatch(/methods\.email\.otpLifetime must be milliseconds or a string such as '30s'.*"ten minutes"/);
-    expect(messageOf(() => resolve({ methods: { email: { lockDuration: -1 } } }))).toContain('methods.email.lockDuration');
+    expect(messageOf(() => resolve({ limits: { lockDuration: -1 } }))).toContain('limits.lockDuration');
     expect(messageOf(() => resolve({ recentMfa: '5 minutes' }))).toContain('recentMfa must be');
     expect(messageOf(() => resolve({ policy: { skipWithin: '1 week' } }))).toContain('policy.skipWithin must be');
     expect(messageOf(() => resolve({ methods: { email: { otpLifetime: '10s' } } }))).toContain('methods.email.otpLifetime must be at least 30000 ms');
-    expect(messageOf(() => resolve({ methods: { email: { sendWindow: {} } } }))).toContain('methods.email.sendWindow');
+    expect(messageOf(() => resolve({ limits: { sendWindow: {} } } as never))).toContain('limits.sendWindow');
+    // The rules per user moved out of methods.email: the message says where to.
+    expect(messageOf(() => resolve({ methods: { email: { sendLimit: 3 } } } as never))).toContain('write limits: { sendLimit } instead');
   });
 
   it('accepts durations as milliseconds or strings', () => {
@@ -158,15 +160,17 @@ describe('resolveOptions: defaults (the README table)', () => {
       otpLength: 6,
       otpLifetimeMs: 10 * 60_000,
       attemptsPerCode: 3,
+      resendCooldownMs: 30_000,
+      nickname: true,
+    });
+    expect(resolved.limits).toEqual({
       lockAfter: 10,
       lockWindowMs: 15 * 60_000,
       lockDurationMs: 15 * 60_000,
-      resendCooldownMs: 30_000,
       sendLimit: 5,
       sendWindowMs: 15 * 60_000,
       recipientSendLimit: 5,
       maxDevices: 5,
-      nickname: true,
     });
     expect(resolved.recentMfaMs).toBe(10 * 60_000);
     expect(resolved.adminRequiresMfa).toBe(true);
@@ -189,7 +193,8 @@ describe('resolveOptions: defaults (the README table)', () => {
 
   it('keeps the defaults of the keys a partial methods.email leaves out', () => {
     const resolved = resolve({ methods: { email: { otpLength: 8 } } });
-    expect(resolved.emailMethod).toMatchObject({ otpLength: 8, otpLifetimeMs: 600_000, maxDevices: 5, sendLimit: 5 });
+    expect(resolved.emailMethod).toMatchObject({ otpLength: 8, otpLifetimeMs: 600_000, resendCooldownMs: 30_000 });
+    expect(resolveOptions({ limits: { sendLimit: 9 } }, DEVELOPMENT).limits).toMatchObject({ sendLimit: 9, maxDevices: 5, lockAfter: 10 });
   });
 });
 

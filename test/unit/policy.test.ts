@@ -1,6 +1,8 @@
 import { BlockList } from 'node:net';
 import { describe, expect, it } from 'vitest';
-import { resolveOptions, type MfaOptions, type ResolvedPolicy, type SignOnPolicyOptions } from '../../src/options.js';
+import type { MfaOptions, SignOnPolicyOptions } from '../../src/config/options.js';
+import { resolveOptions } from '../../src/config/resolve.js';
+import type { ResolvedPolicy } from '../../src/config/resolved.js';
 import { evaluatePolicy, inNetworks, type PolicyInput } from '../../src/policy/evaluate.js';
 import type { DeviceRecord } from '../../src/stores/types.js';
 

@@ -36,7 +36,7 @@ export function deviceRoutes<User>(deps: HttpDeps<User>, router: Router): void {
       title: 'devices.title',
       devices: list,
       activeCount: list.filter((d) => d.status === 'ACTIVE').length,
-      canAdd: list.length < options.emailMethod.maxDevices,
+      canAdd: list.length < options.limits.maxDevices,
       ...(error ? errorLocals(error) : {}),
     }, error ? error.status : 200);
   }

@@ -1,0 +1,62 @@
+import type { BlockList } from 'node:net';
+import type { MfaStore } from '../stores/types.js';
+import type { Branding, Logger, MailTransport, PassportLike } from './contracts.js';
+
+/** What the policy does with a user who has no active device. */
+export type NoDeviceAction = 'enroll' | 'deny' | 'bypass';
+
+export interface ResolvedPolicy<User = any> {
+  name: string;
+  methods: Array<'email'>;
+  skip?: (user: User, req: unknown) => boolean | Promise<boolean>;
+  skipNetworks?: BlockList;
+  skipWithinMs: number | false;
+  noDevice: NoDeviceAction;
+  enrollAddress: 'profile' | 'any';
+  deviceSelection: 'default' | 'prompt';
+}
+
+export interface ResolvedEmailMethod {
+  otpLength: number;
+  otpLifetimeMs: number;
+  attemptsPerCode: number;
+  resendCooldownMs: number;
+  nickname: boolean;
+}
+
+export interface ResolvedLimits {
+  lockAfter: number;
+  lockWindowMs: number;
+  lockDurationMs: number;
+  sendLimit: number;
+  sendWindowMs: number;
+  recipientSendLimit: number;
+  maxDevices: number;
+}
+
+export interface ResolvedOptions<User = any> {
+  secret: Buffer;
+  secretGenerated: boolean;
+  store?: MfaStore;
+  passport?: PassportLike;
+  basePath: string;
+  loginPath: string;
+  successRedirect: string;
+  homePath: string;
+  signOutPath?: string;
+  user: { id: (user: User) => string; email: (user: User) => string | null | undefined };
+  email: { transport?: MailTransport; from: string };
+  policies: Map<string, ResolvedPolicy<User>>;
+  emailMethod: ResolvedEmailMethod;
+  limits: ResolvedLimits;
+  recentMfaMs: number;
+  views: string[];
+  contentSecurityPolicy: boolean;
+  logger: Logger;
+  admin?: (req: unknown) => boolean | Promise<boolean>;
+  adminRequiresMfa: boolean;
+  locale?: (req: unknown, user: User | undefined) => string | null | undefined;
+  messages: Record<string, Record<string, string>>;
+  branding: Branding;
+  production: boolean;
+}
