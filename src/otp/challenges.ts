@@ -3,7 +3,7 @@ import { maskEmailAddress } from '../delivery/address.js';
 import { LockedError, MfaError, NotFoundError, OtpError, RateLimitError, ValidationError } from '../errors.js';
 import type { EventBus, RequestContext } from '../events.js';
 import type { ResolvedEmailMethod } from '../options.js';
-import type { ChallengePurpose, ChallengeRecord, DeviceRecord, MfaStore } from '../stores/types.js';
+import type { ChallengePurpose, ChallengeRecord, DeviceRecord, DeviceStatus, MfaStore } from '../stores/types.js';
 import { createHmac } from 'node:crypto';
 import { generateCode, hashCode, newId, normalizeCode } from './code.js';
 
@@ -34,7 +34,8 @@ export class ChallengeService {
 
   /** Sends a fresh code to the device for `purpose`. */
   async start(device: DeviceRecord, purpose: ChallengePurpose, context: RequestContext = {}): Promise<Challenge> {
-    usable(device, purpose);
+    const deviceStatus = deviceStatusFor(purpose);
+    usable(device, deviceStatus);
     const now = this.now();
     await this.recipientQuota(device, purpose, now);
     const id = newId();
@@ -44,13 +45,13 @@ export class ChallengeService {
       userId: device.userId,
       deviceId: device.id,
       purpose,
+      deviceStatus,
       hash: hashCode(this.secret, { userId: device.userId, challengeId: id, purpose }, code),
       attempts: 0,
       maxAttempts: this.method.attemptsPerCode,
       createdAt: now,
       sentAt: now,
       expiresAt: now + this.method.otpLifetimeMs,
-      used: false,
     };
     const sent = await this.store.createChallenge(record, this.ttl(), this.quota(), now);
     if (!sent.ok) {
@@ -65,7 +66,7 @@ export class ChallengeService {
     const now = this.now();
     const current = await this.store.getChallenge(device.userId, challengeId);
     if (!current || current.deviceId !== device.id) throw new NotFoundError('This sign-on has ended. Please sign on again.', 'ended');
-    usable(device, current.purpose);
+    usable(device, current.deviceStatus);
     await this.recipientQuota(device, current.purpose, now);
     const code = generateCode(this.method.otpLength);
     const hash = hashCode(this.secret, { userId: device.userId, challengeId, purpose: current.purpose }, code);
@@ -179,8 +180,8 @@ export class ChallengeService {
     this.events.publish('otp.sent', record.userId, context, { deviceId: device.id, reason: record.purpose });
   }
 
-  // A used or expired record is kept a little past its expiry, so that a late
-  // answer is told "expired" rather than "unknown".
+  // An expired record is kept a little past its expiry, so that a late answer
+  // is told "expired" rather than "unknown". A used one is gone at once.
   private ttl(): number {
     return this.method.otpLifetimeMs + 5 * 60_000;
   }
@@ -221,9 +222,18 @@ function mailbox(address: string): string {
   return plus > 0 && plus < at ? lower.slice(0, plus) + lower.slice(at) : lower;
 }
 
-/** A code goes only to a device in the state its purpose needs: never to a blocked one. */
-function usable(device: DeviceRecord, purpose: ChallengePurpose): void {
-  if (device.status !== (purpose === 'pairing' ? 'ACTIVATION_REQUIRED' : 'ACTIVE')) {
+/**
+ * The status a device must be in for a code of this purpose to count: a
+ * pairing code proves a device that is not active yet, any other code needs
+ * an active one. Decided here once; the store only compares.
+ */
+function deviceStatusFor(purpose: ChallengePurpose): DeviceStatus {
+  return purpose === 'pairing' ? 'ACTIVATION_REQUIRED' : 'ACTIVE';
+}
+
+/** A code goes only to a device in the status its challenge needs: never to a blocked one. */
+function usable(device: DeviceRecord, status: DeviceStatus): void {
+  if (device.status !== status) {
     throw new ValidationError('This method cannot receive codes right now.', 'deviceId');
   }
 }
@@ -232,13 +242,14 @@ function seconds(ms: number): number {
   return Math.max(1, Math.ceil(ms / 1000));
 }
 
+/** A challenge whose code was just sent, waiting for its answer. */
 function view(record: ChallengeRecord, device: DeviceRecord): Challenge {
   return {
     id: record.id,
     userId: record.userId,
     deviceId: record.deviceId,
     purpose: record.purpose,
-    status: record.used ? 'COMPLETED' : 'OTP_REQUIRED',
+    status: 'OTP_REQUIRED',
     expiresAt: new Date(record.expiresAt),
     sentTo: maskEmailAddress(device.email),
   };

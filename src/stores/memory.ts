@@ -196,13 +196,13 @@ export class MemoryMfaStore implements MfaStore {
     }
     if (now >= record.expiresAt) return { status: 'expired' };
     if (record.attempts >= record.maxAttempts) return { status: 'exhausted' };
-    if (state.devices.get(record.deviceId)?.status !== deviceStatusFor(record.purpose)) return { status: 'device_gone' };
+    if (state.devices.get(record.deviceId)?.status !== record.deviceStatus) return { status: 'device_gone' };
     record.attempts += 1;
     if (sameHash(record.hash, hash)) {
       // Single use: the record goes at once; a replay finds nothing.
       state.challenges.delete(challengeId);
       state.failures = undefined;
-      return { status: 'ok', challenge: { ...record, used: true } };
+      return { status: 'ok', challenge: copy(record) };
     }
     const counted = countIn(state.failures, lockout.windowMs, now);
     const failures = counted.count + 1;
@@ -254,11 +254,6 @@ export class MemoryMfaStore implements MfaStore {
     state.lockedUntil = undefined;
     state.failures = undefined;
   }
-}
-
-/** The state a device must be in for a code of this purpose to count. */
-function deviceStatusFor(purpose: ChallengeRecord['purpose']): DeviceRecord['status'] {
-  return purpose === 'pairing' ? 'ACTIVATION_REQUIRED' : 'ACTIVE';
 }
 
 function copy<T>(value: T): T {

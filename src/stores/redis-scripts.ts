@@ -182,19 +182,16 @@ local now = tonumber(ARGV[5])
 if redis.call('EXISTS', KEYS[1]) == 0 then return {'missing'} end
 local lockedUntil = tonumber(redis.call('GET', KEYS[3]))
 if lockedUntil and lockedUntil > now then return {'locked', lockedUntil, 0} end
-local c = redis.call('HMGET', KEYS[1], 'hash', 'attempts', 'maxAttempts', 'expiresAt', 'purpose', 'deviceId')
+local c = redis.call('HMGET', KEYS[1], 'hash', 'attempts', 'maxAttempts', 'expiresAt', 'deviceStatus', 'deviceId')
 if now >= tonumber(c[4]) then return {'expired'} end
 local attempts = tonumber(c[2])
 local max = tonumber(c[3])
 if attempts >= max then return {'exhausted'} end
 local device = redis.call('HGET', KEYS[4], c[6])
-local wanted = 'ACTIVE'
-if c[5] == 'pairing' then wanted = 'ACTIVATION_REQUIRED' end
-if not device or cjson.decode(device).status ~= wanted then return {'device_gone'} end
+if not device or cjson.decode(device).status ~= c[5] then return {'device_gone'} end
 attempts = redis.call('HINCRBY', KEYS[1], 'attempts', 1)
 if same(c[1], ARGV[1]) then
   -- Single use: the record goes at once; a replay finds nothing.
-  redis.call('HSET', KEYS[1], 'used', 1)
   local out = redis.call('HGETALL', KEYS[1])
   redis.call('DEL', KEYS[1], KEYS[2])
   table.insert(out, 1, 'ok')

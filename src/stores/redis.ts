@@ -7,6 +7,7 @@ import type {
   ChallengeRecord,
   DevicePatch,
   DeviceRecord,
+  DeviceStatus,
   LockoutRule,
   MfaStore,
   ResendResult,
@@ -48,7 +49,7 @@ const SCRIPTS = Object.fromEntries(
   Object.entries(scripts).map(([name, source]) => [name, new Script(source)]),
 ) as Record<keyof typeof scripts, Script>;
 
-const CHALLENGE_FIELDS = ['id', 'userId', 'deviceId', 'purpose', 'hash', 'attempts', 'maxAttempts', 'createdAt', 'sentAt', 'expiresAt', 'used'] as const;
+const CHALLENGE_FIELDS = ['id', 'userId', 'deviceId', 'purpose', 'deviceStatus', 'hash', 'attempts', 'maxAttempts', 'createdAt', 'sentAt', 'expiresAt'] as const;
 
 /**
  * Keeps MFA state in Redis, shared by every instance of the app. Each
@@ -132,7 +133,7 @@ export class RedisMfaStore implements MfaStore {
 
   async createChallenge(challenge: ChallengeRecord, ttlMs: number, quota: SendQuota, now: number): Promise<SendResult> {
     const keys = this.keys(challenge.userId);
-    const fields = CHALLENGE_FIELDS.flatMap((f) => [f, f === 'used' ? (challenge.used ? 1 : 0) : challenge[f]]);
+    const fields = CHALLENGE_FIELDS.flatMap((f) => [f, challenge[f]]);
     const [ok, ms] = (await this.run(
       SCRIPTS.CREATE_CHALLENGE,
       [keys.challenge(challenge.id), keys.sends, keys.lock, keys.deviceChallenges(challenge.deviceId)],
@@ -244,12 +245,12 @@ function parseChallenge(pairs: string[]): ChallengeRecord {
     userId: map.get('userId')!,
     deviceId: map.get('deviceId')!,
     purpose: map.get('purpose') as ChallengePurpose,
+    deviceStatus: map.get('deviceStatus') as DeviceStatus,
     hash: map.get('hash')!,
     attempts: number('attempts'),
     maxAttempts: number('maxAttempts'),
     createdAt: number('createdAt'),
     sentAt: number('sentAt'),
     expiresAt: number('expiresAt'),
-    used: map.get('used') === '1',
   };
 }

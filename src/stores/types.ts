@@ -37,6 +37,11 @@ export interface ChallengeRecord {
   userId: string;
   deviceId: string;
   purpose: ChallengePurpose;
+  /**
+   * The status the device must be in for the code to count, set by whoever
+   * made the challenge: the store compares, it does not know why.
+   */
+  deviceStatus: DeviceStatus;
   /** HMAC of the code, hex; the code itself is never stored. */
   hash: string;
   attempts: number;
@@ -45,7 +50,6 @@ export interface ChallengeRecord {
   /** When the current code was sent; 0 when its delivery failed. */
   sentAt: number;
   expiresAt: number;
-  used: boolean;
 }
 
 /** How many codes a user may be sent within a window. */
@@ -76,7 +80,7 @@ export type AttemptResult =
   | { status: 'missing' }
   | { status: 'expired' }
   | { status: 'exhausted' }
-  /** The device the code was sent to is gone, or no longer in the state the purpose needs. */
+  /** The device the code was sent to is gone, or no longer in the challenge's `deviceStatus`. */
   | { status: 'device_gone' }
   /** `locked` tells whether this very attempt set the lock. */
   | { status: 'locked'; lockedUntil: number; locked?: boolean };
@@ -134,11 +138,10 @@ export interface MfaStore {
    * One guess: refuses when the challenge is missing (whether or not the
    * user is locked, so that a forged id tells nothing), when the user is
    * locked, when the challenge is expired or out of attempts, or when its
-   * device is gone or not in the state its purpose needs (ACTIVE;
-   * ACTIVATION_REQUIRED for pairing); otherwise spends an attempt, compares
-   * `hash` in constant time, deletes the challenge on a match (returning it
-   * marked used: a replay then finds nothing), and on a miss counts a
-   * failure against the user, locking them per `lockout`.
+   * device is gone or not in the challenge's `deviceStatus`; otherwise
+   * spends an attempt, compares `hash` in constant time, deletes the
+   * challenge on a match (returning it: a replay then finds nothing), and on
+   * a miss counts a failure against the user, locking them per `lockout`.
    */
   attemptChallenge(
     userId: string,

@@ -71,7 +71,6 @@ describe('parallel requests against one pending sign-on', () => {
     const users = (t.auth.store as any).users as Map<string, { challenges: Map<string, { record: ChallengeRecord }> }>;
     const record = [...users.get('u1')!.challenges.values()].map((e) => e.record).find((r) => r.purpose === 'signon')!;
     expect(record.attempts).toBe(3);
-    expect(record.used).toBe(false);
 
     // The right code is refused now.
     const right = await a.post('/mfa/challenge').type('form').send({ _mfa_csrf: token, otp: code });
@@ -96,7 +95,7 @@ describe('the memory store directly', () => {
   const WRONG = 'b'.repeat(64);
 
   function record(id: string, now: number, maxAttempts = 3): ChallengeRecord {
-    return { id, userId: 'u1', deviceId: 'd1', purpose: 'signon', hash: RIGHT, attempts: 0, maxAttempts, createdAt: now, sentAt: now, expiresAt: now + 60_000, used: false };
+    return { id, userId: 'u1', deviceId: 'd1', purpose: 'signon', deviceStatus: 'ACTIVE', hash: RIGHT, attempts: 0, maxAttempts, createdAt: now, sentAt: now, expiresAt: now + 60_000 };
   }
 
   /** A store holding u1's active device d1, which the challenges below are sent to. */

@@ -32,13 +32,13 @@ function challenge(userId: string, now: number, overrides: Partial<ChallengeReco
     userId,
     deviceId: 'dev-x',
     purpose: 'signon',
+    deviceStatus: 'ACTIVE',
     hash: HASH_A,
     attempts: 0,
     maxAttempts: 3,
     createdAt: now,
     sentAt: now,
     expiresAt: now + 60_000,
-    used: false,
     ...overrides,
   };
 }
@@ -172,7 +172,7 @@ export function storeConformance(name: string, make: () => Promise<StoreFixture>
         const c = challenge(user, now);
         await store.createChallenge(c, 60_000, QUOTA, now);
         const ok = await store.attemptChallenge(user, c.id, HASH_A, LOCK, now);
-        expect(ok).toEqual({ status: 'ok', challenge: { ...c, attempts: 1, used: true } });
+        expect(ok).toEqual({ status: 'ok', challenge: { ...c, attempts: 1 } });
         // Gone at once: nothing is kept of a used code, and a replay finds nothing.
         expect(await store.getChallenge(user, c.id)).toBeNull();
         expect(await store.attemptChallenge(user, c.id, HASH_A, LOCK, now)).toEqual({ status: 'missing' });
@@ -227,7 +227,7 @@ export function storeConformance(name: string, make: () => Promise<StoreFixture>
         expect(await store.attemptChallenge(user, b.id, HASH_B, rule, now + 1_003)).toEqual({ status: 'invalid', remainingAttempts: 8 });
       });
 
-      it('refuses a code whose device was removed, or is not in the state its purpose needs', async () => {
+      it("refuses a code whose device was removed, or is not in the challenge's deviceStatus", async () => {
         const c = challenge(user, now);
         await store.createChallenge(c, 60_000, QUOTA, now);
         await store.deleteDevice(user, 'dev-x');
@@ -236,12 +236,22 @@ export function storeConformance(name: string, make: () => Promise<StoreFixture>
 
         const pairing = device(user, { status: 'ACTIVATION_REQUIRED' });
         await store.insertDevice(pairing, 100);
-        const p = challenge(user, now, { purpose: 'pairing', deviceId: pairing.id });
-        const s = challenge(user, now, { purpose: 'signon', deviceId: pairing.id });
+        const p = challenge(user, now, { purpose: 'pairing', deviceStatus: 'ACTIVATION_REQUIRED', deviceId: pairing.id });
+        const s = challenge(user, now, { purpose: 'signon', deviceStatus: 'ACTIVE', deviceId: pairing.id });
         await store.createChallenge(p, 60_000, QUOTA, now);
         await store.createChallenge(s, 60_000, QUOTA, now);
         expect(await store.attemptChallenge(user, s.id, HASH_A, LOCK, now)).toEqual({ status: 'device_gone' });
         expect(await store.attemptChallenge(user, p.id, HASH_A, LOCK, now)).toMatchObject({ status: 'ok' });
+
+        // The status comes from the record, never from the purpose: the store knows no purpose's rule.
+        const active = device(user);
+        await store.insertDevice(active, 100);
+        const pairingOnActive = challenge(user, now, { purpose: 'pairing', deviceStatus: 'ACTIVATION_REQUIRED', deviceId: active.id });
+        const pairingWantsActive = challenge(user, now, { purpose: 'pairing', deviceStatus: 'ACTIVE', deviceId: active.id });
+        await store.createChallenge(pairingOnActive, 60_000, { limit: 10, windowMs: 60_000 }, now);
+        await store.createChallenge(pairingWantsActive, 60_000, { limit: 10, windowMs: 60_000 }, now);
+        expect(await store.attemptChallenge(user, pairingOnActive.id, HASH_A, LOCK, now)).toEqual({ status: 'device_gone' });
+        expect(await store.attemptChallenge(user, pairingWantsActive.id, HASH_A, LOCK, now)).toMatchObject({ status: 'ok' });
 
         const blocked = device(user, { status: 'BLOCKED' });
         await store.insertDevice(blocked, 100);

@@ -12,13 +12,13 @@ function challenge(id: string, now: number, userId = 'u1'): ChallengeRecord {
     userId,
     deviceId: 'd1',
     purpose: 'signon',
+    deviceStatus: 'ACTIVE',
     hash: 'aa'.repeat(32),
     attempts: 0,
     maxAttempts: 3,
     createdAt: now,
     sentAt: now,
     expiresAt: now + 500,
-    used: false,
   };
 }
 
