@@ -113,7 +113,7 @@ async function main() {
               id: `d-${user.id}`,
               userId: user.id,
               type: 'email',
-              email: user.email,
+              data: { email: user.email },
               nickname: null,
               status: 'ACTIVE',
               isDefault: true,

@@ -21,7 +21,7 @@ function device(userId: string, now: number): DeviceRecord {
     id: `d-${userId}`,
     userId,
     type: 'email',
-    email: `${userId}@bench.test`,
+    data: { email: `${userId}@bench.test` },
     nickname: null,
     status: 'ACTIVE',
     isDefault: true,

@@ -6,13 +6,14 @@ import type { Logger, ResolvedEmailMethod } from '../options.js';
 import type { Challenge, ChallengeService } from '../otp/challenges.js';
 import { newId } from '../otp/code.js';
 import type { SecurityStamps } from '../policy/stamps.js';
-import type { DeviceRecord, DeviceStatus, MfaStore } from '../stores/types.js';
+import type { DeviceRecord, DeviceStatus, DeviceType, MfaStore } from '../stores/types.js';
+import { emailOf } from './email.js';
 
 /** An authentication device as the app and the API see it. */
 export interface Device {
   id: string;
   userId: string;
-  type: 'email';
+  type: DeviceType;
   email: string;
   /** The address with most of it hidden, for pages shown before sign-on completes. */
   maskedEmail: string;
@@ -96,7 +97,7 @@ export class DeviceService {
     const email = parseEmailAddress(input.email);
     const nickname = parseNickname(input.nickname);
     const now = this.now();
-    const existing = (await this.store.listDevices(userId)).find((d) => d.email.toLowerCase() === email.toLowerCase());
+    const existing = (await this.store.listDevices(userId)).find((d) => emailOf(d).toLowerCase() === email.toLowerCase());
     if (existing && existing.status !== 'ACTIVATION_REQUIRED') throw new DeviceExistsError();
 
     let device = existing;
@@ -105,7 +106,7 @@ export class DeviceService {
         id: newId(),
         userId,
         type: 'email',
-        email,
+        data: { email },
         nickname,
         status: 'ACTIVATION_REQUIRED',
         isDefault: false,
@@ -146,12 +147,12 @@ export class DeviceService {
     const email = parseEmailAddress(input.email);
     const nickname = parseNickname(input.nickname);
     const now = this.now();
-    if ((await this.store.listDevices(userId)).some((d) => d.email.toLowerCase() === email.toLowerCase())) throw new DeviceExistsError();
+    if ((await this.store.listDevices(userId)).some((d) => emailOf(d).toLowerCase() === email.toLowerCase())) throw new DeviceExistsError();
     const device: DeviceRecord = {
       id: newId(),
       userId,
       type: 'email',
-      email,
+      data: { email },
       nickname,
       status: 'ACTIVE',
       isDefault: false,
@@ -274,7 +275,7 @@ export class DeviceService {
       if (next) await this.store.setDefaultDevice(userId, next.id);
     }
     this.events.publish('device.removed', userId, context, { deviceId });
-    if (removed.status === 'ACTIVE') await this.notify(userId, 'device-removed', removed, null, context, removed.email);
+    if (removed.status === 'ACTIVE') await this.notify(userId, 'device-removed', removed, null, context, emailOf(removed));
   }
 
   private async pendingActivation(userId: string, deviceId: string): Promise<DeviceRecord> {
@@ -298,9 +299,9 @@ export class DeviceService {
   ): Promise<void> {
     const recipients = (await this.store.listDevices(userId))
       .filter((d) => d.status === 'ACTIVE' && d.id !== exceptId)
-      .map((d) => d.email);
+      .map(emailOf);
     if (alsoTo) recipients.push(alsoTo);
-    const data = { address: changed.email, nickname: changed.nickname, at: new Date(this.now()) };
+    const data = { address: emailOf(changed), nickname: changed.nickname, at: new Date(this.now()) };
     await Promise.all(
       [...new Set(recipients)].map((to) =>
         this.sender.send(kind, to, data, context.locale).catch((error) => this.logger.error(`could not send the ${kind} notice for user ${userId}`, error)),
@@ -324,8 +325,8 @@ export function toDevice(record: DeviceRecord): Device {
     id: record.id,
     userId: record.userId,
     type: record.type,
-    email: record.email,
-    maskedEmail: maskEmailAddress(record.email),
+    email: emailOf(record),
+    maskedEmail: maskEmailAddress(emailOf(record)),
     nickname: record.nickname,
     status: record.status,
     default: record.isDefault,

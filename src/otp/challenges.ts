@@ -3,6 +3,7 @@ import { maskEmailAddress } from '../delivery/address.js';
 import { LockedError, MfaError, NotFoundError, OtpError, RateLimitError, ValidationError } from '../errors.js';
 import type { EventBus, RequestContext } from '../events.js';
 import type { ResolvedEmailMethod } from '../options.js';
+import { emailOf } from '../devices/email.js';
 import type { ChallengePurpose, ChallengeRecord, DeviceRecord, DeviceStatus, MfaStore } from '../stores/types.js';
 import { createHmac } from 'node:crypto';
 import { generateCode, hashCode, newId, normalizeCode } from './code.js';
@@ -154,7 +155,7 @@ export class ChallengeService {
    */
   private async recipientQuota(device: DeviceRecord, purpose: ChallengePurpose, now: number): Promise<void> {
     if (purpose !== 'pairing') return;
-    const recipient = createHmac('sha256', this.secret).update(`recipient\0${mailbox(device.email)}`).digest('base64url');
+    const recipient = createHmac('sha256', this.secret).update(`recipient\0${mailbox(emailOf(device))}`).digest('base64url');
     const counted = await this.store.consumeQuota('recipient', recipient, { limit: this.method.recipientSendLimit, windowMs: this.method.sendWindowMs }, now);
     if (!counted.ok) throw new RateLimitError('SEND_LIMIT_EXCEEDED', seconds('retryAfterMs' in counted ? counted.retryAfterMs : this.method.sendWindowMs));
   }
@@ -167,7 +168,7 @@ export class ChallengeService {
     undo: () => Promise<void>,
   ): Promise<void> {
     try {
-      await this.sender.send(EMAIL_KIND[record.purpose], device.email, {
+      await this.sender.send(EMAIL_KIND[record.purpose], emailOf(device), {
         code,
         minutes: Math.round(this.method.otpLifetimeMs / 60_000),
         purpose: record.purpose,
@@ -251,6 +252,6 @@ function view(record: ChallengeRecord, device: DeviceRecord): Challenge {
     purpose: record.purpose,
     status: 'OTP_REQUIRED',
     expiresAt: new Date(record.expiresAt),
-    sentTo: maskEmailAddress(device.email),
+    sentTo: maskEmailAddress(emailOf(device)),
   };
 }

@@ -103,7 +103,8 @@ export class MemoryMfaStore implements MfaStore {
   async insertDevice(device: DeviceRecord, maxDevices: number): Promise<boolean> {
     const state = this.state(device.userId);
     if (state.devices.size >= maxDevices) return false;
-    state.devices.set(device.id, copy(device));
+    // A copy; `data` through JSON, as a shared store keeps it, so that what JSON cannot hold fails or changes here too.
+    state.devices.set(device.id, { ...device, data: JSON.parse(JSON.stringify(device.data)) as DeviceRecord['data'] });
     return true;
   }
 

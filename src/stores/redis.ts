@@ -113,7 +113,7 @@ export class RedisMfaStore implements MfaStore {
   }
 
   async insertDevice(device: DeviceRecord, maxDevices: number): Promise<boolean> {
-    const added = await this.run(SCRIPTS.INSERT_DEVICE, [this.keys(device.userId).devices], [device.id, JSON.stringify(device), maxDevices]);
+    const added = await this.run(SCRIPTS.INSERT_DEVICE, [this.keys(device.userId).devices], [device.id, serializeDevice(device), maxDevices]);
     return added === 1;
   }
 
@@ -232,8 +232,19 @@ function escapeTag(value: string): string {
   return value.replace(/[%{}]/g, (c) => encodeURIComponent(c));
 }
 
+/**
+ * A device as Redis keeps it: JSON, with the method's `data` nested as a JSON
+ * string. The scripts decode and re-encode a device to change it, and Lua's
+ * cjson would turn an empty array in `data` into {} and round a long number
+ * to 14 digits; a string goes through untouched.
+ */
+function serializeDevice(device: DeviceRecord): string {
+  return JSON.stringify({ ...device, data: JSON.stringify(device.data) });
+}
+
 function parseDevice(raw: string): DeviceRecord {
-  return JSON.parse(raw) as DeviceRecord;
+  const stored = JSON.parse(raw) as Omit<DeviceRecord, 'data'> & { data: string };
+  return { ...stored, data: JSON.parse(stored.data) as DeviceRecord['data'] };
 }
 
 function parseChallenge(pairs: string[]): ChallengeRecord {

@@ -7,14 +7,19 @@
  * Implementations return copies; callers never mutate stored state.
  */
 
-export type DeviceType = 'email';
+/** Named by the method registry ('email', 'totp', …): the store keeps it and reads nothing into it. */
+export type DeviceType = string;
 export type DeviceStatus = 'ACTIVATION_REQUIRED' | 'ACTIVE' | 'BLOCKED';
 
 export interface DeviceRecord {
   id: string;
   userId: string;
   type: DeviceType;
-  email: string;
+  /**
+   * Whatever the device's method keeps (`{ email }` for an email device),
+   * JSON-serialisable. The store reads none of it.
+   */
+  data: Record<string, unknown>;
   nickname: string | null;
   status: DeviceStatus;
   isDefault: boolean;

@@ -104,7 +104,7 @@ describe('the memory store directly', () => {
     store.close();
     const now = Date.now();
     const device: DeviceRecord = {
-      id: 'd1', userId: 'u1', type: 'email', email: 'alice@example.test', nickname: null, status: 'ACTIVE', isDefault: true,
+      id: 'd1', userId: 'u1', type: 'email', data: { email: 'alice@example.test' }, nickname: null, status: 'ACTIVE', isDefault: true,
       createdAt: now, updatedAt: now, activatedAt: now, activationChallengeId: null,
     };
     expect(await store.insertDevice(device, 5)).toBe(true);

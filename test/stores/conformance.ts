@@ -13,7 +13,7 @@ function device(userId: string, overrides: Partial<DeviceRecord> = {}): DeviceRe
     id: `dev-${counter}`,
     userId,
     type: 'email',
-    email: `user${counter}@example.test`,
+    data: { email: `user${counter}@example.test` },
     nickname: null,
     status: 'ACTIVE',
     isDefault: false,
@@ -84,13 +84,25 @@ export function storeConformance(name: string, make: () => Promise<StoreFixture>
         expect(await store.listDevices('someone-else')).toEqual([]);
       });
 
-      it('returns copies: changing a result changes nothing stored', async () => {
+      it('returns copies: changing a result, or what was inserted, changes nothing stored', async () => {
         const d = device(user);
+        const email = d.data.email;
         await store.insertDevice(d, 5);
         const got = (await store.getDevice(user, d.id))!;
         got.status = 'BLOCKED';
-        d.email = 'changed@example.test';
-        expect(await store.getDevice(user, d.id)).toMatchObject({ status: 'ACTIVE', email: `${d.email === 'changed@example.test' ? got.email : d.email}` });
+        got.data.email = 'changed@example.test';
+        d.data.email = 'changed-too@example.test';
+        expect(await store.getDevice(user, d.id)).toMatchObject({ status: 'ACTIVE', data: { email } });
+      });
+
+      it("keeps the method's data as it was given, whatever JSON it holds, through every change", async () => {
+        // What Lua's cjson would mangle: an empty array, a long number, an escaped slash, a null.
+        const data = { secret: 'opaque/sealed+value==', transports: [], nested: { list: [1, 'two', { three: null }] }, big: 1234567890123456, text: 'Büro "<x>"' };
+        const d = device(user, { type: 'some-method', data });
+        await store.insertDevice(d, 5);
+        expect((await store.getDevice(user, d.id))!.data).toEqual(data);
+        await store.updateDevice(user, d.id, { nickname: 'n', status: 'BLOCKED' });
+        expect((await store.listDevices(user)).find((x) => x.id === d.id)).toMatchObject({ type: 'some-method', data, nickname: 'n' });
       });
 
       it('patches a device, keeping unicode and nulls, and answers null for a missing one', async () => {

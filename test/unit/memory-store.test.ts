@@ -27,7 +27,7 @@ function device(id: string, userId = 'u1'): DeviceRecord {
     id,
     userId,
     type: 'email',
-    email: `${id}@example.test`,
+    data: { email: `${id}@example.test` },
     nickname: null,
     status: 'ACTIVE',
     isDefault: true,

@@ -18,7 +18,7 @@ function device(id: string, isDefault = false): DeviceRecord {
     id,
     userId: 'u1',
     type: 'email',
-    email: `${id}@example.test`,
+    data: { email: `${id}@example.test` },
     nickname: null,
     status: 'ACTIVE',
     isDefault,

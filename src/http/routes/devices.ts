@@ -122,7 +122,7 @@ export function deviceRoutes<User>(deps: HttpDeps<User>, router: Router): void {
 
   router.post('/devices/:id/remove', change(async (req, res) => {
     const userId = auth(req).userId;
-    const device = await devices.record(userId, id(req));
+    const device = await devices.get(userId, id(req));
     if (!(await changeAllowed(req, res, `${base}/devices`))) return;
     await devices.remove(userId, device.id, requestContext(req));
     notice(req, 'notice.removed', { address: device.email });
