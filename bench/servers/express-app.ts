@@ -116,7 +116,6 @@ async function main() {
               data: { email: user.email },
               nickname: null,
               status: 'ACTIVE',
-              isDefault: true,
               createdAt: now,
               updatedAt: now,
               activatedAt: now,

@@ -1,4 +1,5 @@
 import { timingSafeEqual } from 'node:crypto';
+import { byOrder } from './order.js';
 import type {
   AttemptResult,
   ChallengeRecord,
@@ -6,6 +7,7 @@ import type {
   DeviceRecord,
   LockoutRule,
   MfaStore,
+  NewDeviceRecord,
   ResendResult,
   SendQuota,
   SendResult,
@@ -92,7 +94,7 @@ export class MemoryMfaStore implements MfaStore {
 
   async listDevices(userId: string): Promise<DeviceRecord[]> {
     const devices = this.users.get(userId)?.devices;
-    return devices ? [...devices.values()].map(copy).sort(byCreation) : [];
+    return devices ? [...devices.values()].map(copy).sort(byOrder) : [];
   }
 
   async getDevice(userId: string, deviceId: string): Promise<DeviceRecord | null> {
@@ -100,12 +102,14 @@ export class MemoryMfaStore implements MfaStore {
     return device ? copy(device) : null;
   }
 
-  async insertDevice(device: DeviceRecord, maxDevices: number): Promise<boolean> {
+  async insertDevice(device: NewDeviceRecord, maxDevices: number): Promise<DeviceRecord | null> {
     const state = this.state(device.userId);
-    if (state.devices.size >= maxDevices) return false;
+    if (state.devices.size >= maxDevices) return null;
+    const order = Math.max(-1, ...[...state.devices.values()].map((d) => d.order)) + 1;
     // A copy; `data` through JSON, as a shared store keeps it, so that what JSON cannot hold fails or changes here too.
-    state.devices.set(device.id, { ...device, data: JSON.parse(JSON.stringify(device.data)) as DeviceRecord['data'] });
-    return true;
+    const stored: DeviceRecord = { ...device, data: JSON.parse(JSON.stringify(device.data)) as DeviceRecord['data'], order };
+    state.devices.set(device.id, stored);
+    return copy(stored);
   }
 
   async updateDevice(userId: string, deviceId: string, patch: DevicePatch): Promise<DeviceRecord | null> {
@@ -115,12 +119,11 @@ export class MemoryMfaStore implements MfaStore {
     return copy(device);
   }
 
-  async setDefaultDevice(userId: string, deviceId: string, onlyIfNone = false): Promise<boolean> {
-    const devices = this.users.get(userId)?.devices;
-    const target = devices?.get(deviceId);
-    if (!devices || !target) return false;
-    if (onlyIfNone && [...devices.values()].some((d) => d.isDefault)) return target.isDefault;
-    for (const device of devices.values()) device.isDefault = device === target;
+  async orderDevices(userId: string, ids: string[]): Promise<boolean> {
+    const devices = this.users.get(userId)?.devices ?? new Map<string, DeviceRecord>();
+    const permutation = ids.length === devices.size && new Set(ids).size === ids.length && ids.every((id) => devices.has(id));
+    if (!permutation) return false;
+    ids.forEach((id, order) => (devices.get(id)!.order = order));
     return true;
   }
 
@@ -259,10 +262,6 @@ export class MemoryMfaStore implements MfaStore {
 
 function copy<T>(value: T): T {
   return structuredClone(value);
-}
-
-function byCreation(a: DeviceRecord, b: DeviceRecord): number {
-  return a.createdAt - b.createdAt || a.id.localeCompare(b.id);
 }
 
 /** The count in a fixed window, starting a fresh window when the last one ended. */

@@ -30,11 +30,17 @@ local function same(a, b)
 end
 `;
 
-/** KEYS: devices. ARGV: id, json, max. → 1 added, 0 at the limit. */
+/** KEYS: devices. ARGV: id, json, max. → the stored json, last in the user's order; false at the limit. */
 export const INSERT_DEVICE = `
-if redis.call('HLEN', KEYS[1]) >= tonumber(ARGV[3]) then return 0 end
-redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
-return 1
+local all = redis.call('HVALS', KEYS[1])
+if #all >= tonumber(ARGV[3]) then return false end
+local last = -1
+for _, raw in ipairs(all) do last = math.max(last, cjson.decode(raw).order) end
+local device = cjson.decode(ARGV[2])
+device.order = last + 1
+local out = cjson.encode(device)
+redis.call('HSET', KEYS[1], ARGV[1], out)
+return out
 `;
 
 /** KEYS: devices. ARGV: id, patch json. → the patched device json, or false. */
@@ -48,27 +54,24 @@ redis.call('HSET', KEYS[1], ARGV[1], out)
 return out
 `;
 
-/** KEYS: devices. ARGV: id, onlyIfNone ('1'|'0'). → 1 when the device is now the default. */
-export const SET_DEFAULT_DEVICE = `
-local all = redis.call('HGETALL', KEYS[1])
-local target = nil
-local hasDefault = false
-for i = 1, #all, 2 do
-  local d = cjson.decode(all[i + 1])
-  if all[i] == ARGV[1] then target = d end
-  if d.isDefault == true then hasDefault = true end
+/**
+ * KEYS: devices. ARGV: every device id of the user, first to last.
+ * → 1 ordered; 0, nothing changed, unless ARGV holds each device exactly once.
+ */
+export const ORDER_DEVICES = `
+if redis.call('HLEN', KEYS[1]) ~= #ARGV then return 0 end
+local devices = {}
+for _, id in ipairs(ARGV) do
+  if devices[id] then return 0 end
+  local raw = redis.call('HGET', KEYS[1], id)
+  if not raw then return 0 end
+  devices[id] = cjson.decode(raw)
 end
-if not target then return 0 end
-if ARGV[2] == '1' and hasDefault then
-  if target.isDefault == true then return 1 end
-  return 0
-end
-for i = 1, #all, 2 do
-  local d = cjson.decode(all[i + 1])
-  local wanted = all[i] == ARGV[1]
-  if (d.isDefault == true) ~= wanted then
-    d.isDefault = wanted
-    redis.call('HSET', KEYS[1], all[i], cjson.encode(d))
+for i, id in ipairs(ARGV) do
+  local d = devices[id]
+  if d.order ~= i - 1 then
+    d.order = i - 1
+    redis.call('HSET', KEYS[1], id, cjson.encode(d))
   end
 end
 return 1

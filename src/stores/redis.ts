@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { StoreUnavailableError } from '../errors.js';
+import { byOrder } from './order.js';
 import * as scripts from './redis-scripts.js';
 import type {
   AttemptResult,
@@ -10,6 +11,7 @@ import type {
   DeviceStatus,
   LockoutRule,
   MfaStore,
+  NewDeviceRecord,
   ResendResult,
   SendQuota,
   SendResult,
@@ -104,7 +106,7 @@ export class RedisMfaStore implements MfaStore {
 
   async listDevices(userId: string): Promise<DeviceRecord[]> {
     const values = (await this.run(SCRIPTS.LIST_DEVICES, [this.keys(userId).devices])) as string[];
-    return values.map(parseDevice).sort((a, b) => a.createdAt - b.createdAt || a.id.localeCompare(b.id));
+    return values.map(parseDevice).sort(byOrder);
   }
 
   async getDevice(userId: string, deviceId: string): Promise<DeviceRecord | null> {
@@ -112,9 +114,9 @@ export class RedisMfaStore implements MfaStore {
     return typeof raw === 'string' ? parseDevice(raw) : null;
   }
 
-  async insertDevice(device: DeviceRecord, maxDevices: number): Promise<boolean> {
-    const added = await this.run(SCRIPTS.INSERT_DEVICE, [this.keys(device.userId).devices], [device.id, serializeDevice(device), maxDevices]);
-    return added === 1;
+  async insertDevice(device: NewDeviceRecord, maxDevices: number): Promise<DeviceRecord | null> {
+    const raw = await this.run(SCRIPTS.INSERT_DEVICE, [this.keys(device.userId).devices], [device.id, serializeDevice(device), maxDevices]);
+    return typeof raw === 'string' ? parseDevice(raw) : null;
   }
 
   async updateDevice(userId: string, deviceId: string, patch: DevicePatch): Promise<DeviceRecord | null> {
@@ -122,8 +124,8 @@ export class RedisMfaStore implements MfaStore {
     return typeof raw === 'string' ? parseDevice(raw) : null;
   }
 
-  async setDefaultDevice(userId: string, deviceId: string, onlyIfNone = false): Promise<boolean> {
-    return (await this.run(SCRIPTS.SET_DEFAULT_DEVICE, [this.keys(userId).devices], [deviceId, onlyIfNone ? '1' : '0'])) === 1;
+  async orderDevices(userId: string, ids: string[]): Promise<boolean> {
+    return (await this.run(SCRIPTS.ORDER_DEVICES, [this.keys(userId).devices], ids)) === 1;
   }
 
   async deleteDevice(userId: string, deviceId: string, options: { keepLastActive?: boolean } = {}): Promise<DeviceRecord | null> {
@@ -238,7 +240,7 @@ function escapeTag(value: string): string {
  * cjson would turn an empty array in `data` into {} and round a long number
  * to 14 digits; a string goes through untouched.
  */
-function serializeDevice(device: DeviceRecord): string {
+function serializeDevice(device: NewDeviceRecord): string {
   return JSON.stringify({ ...device, data: JSON.stringify(device.data) });
 }
 

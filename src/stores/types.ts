@@ -22,13 +22,20 @@ export interface DeviceRecord {
   data: Record<string, unknown>;
   nickname: string | null;
   status: DeviceStatus;
-  isDefault: boolean;
+  /**
+   * The device's place in the user's list, lower first. The first ACTIVE
+   * device in this order is the user's default (PingOne's rule).
+   */
+  order: number;
   createdAt: number;
   updatedAt: number;
   activatedAt: number | null;
   /** The pairing challenge that activates this device, while it is not active. */
   activationChallengeId: string | null;
 }
+
+/** A device to insert: the store gives it its place, last in the user's order. */
+export type NewDeviceRecord = Omit<DeviceRecord, 'order'>;
 
 export type DevicePatch = Partial<
   Pick<DeviceRecord, 'nickname' | 'status' | 'activatedAt' | 'activationChallengeId' | 'updatedAt'>
@@ -91,17 +98,25 @@ export type AttemptResult =
   | { status: 'locked'; lockedUntil: number; locked?: boolean };
 
 export interface MfaStore {
+  /** The user's devices in their order (ties by creation, then id). */
   listDevices(userId: string): Promise<DeviceRecord[]>;
   getDevice(userId: string, deviceId: string): Promise<DeviceRecord | null>;
-  /** Adds the device unless the user already has `maxDevices`; false when at the limit. */
-  insertDevice(device: DeviceRecord, maxDevices: number): Promise<boolean>;
+  /**
+   * Adds the device unless the user already has `maxDevices`, last in the
+   * user's order: `order` is one past the user's highest, given in the same
+   * atomic step (so parallel inserts never share a place; an `order` the
+   * caller sets is ignored). The stored device, or null at the limit.
+   */
+  insertDevice(device: NewDeviceRecord, maxDevices: number): Promise<DeviceRecord | null>;
   /** Patches an existing device; null when there is none. */
   updateDevice(userId: string, deviceId: string, patch: DevicePatch): Promise<DeviceRecord | null>;
   /**
-   * Makes the device the user's only default. With `onlyIfNone`, does so only
-   * when no device is the default yet. True when the device is now the default.
+   * Orders the user's devices as `ids`, first to last. Only a permutation of
+   * the user's device ids is taken: anything else (a device missing, added
+   * since the caller read the list, unknown or twice) answers false and
+   * changes nothing.
    */
-  setDefaultDevice(userId: string, deviceId: string, onlyIfNone?: boolean): Promise<boolean>;
+  orderDevices(userId: string, ids: string[]): Promise<boolean>;
   /**
    * Removes the device; returns what was removed, or null. With
    * `keepLastActive`, an ACTIVE device that is the user's only ACTIVE one is

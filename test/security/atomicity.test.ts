@@ -6,7 +6,7 @@
 import request from 'supertest';
 import { afterEach, describe, expect, it } from 'vitest';
 import { MemoryMfaStore } from '../../src/stores/memory.js';
-import type { ChallengeRecord, DeviceRecord } from '../../src/stores/types.js';
+import type { ChallengeRecord, NewDeviceRecord } from '../../src/stores/types.js';
 import { createTestApp, csrfOf } from '../helpers/app.js';
 import { close, listen, pairDevice, startSignOn, useSink, wrongCode } from './support.js';
 import type { Server } from 'node:http';
@@ -103,11 +103,11 @@ describe('the memory store directly', () => {
     const store = new MemoryMfaStore();
     store.close();
     const now = Date.now();
-    const device: DeviceRecord = {
-      id: 'd1', userId: 'u1', type: 'email', data: { email: 'alice@example.test' }, nickname: null, status: 'ACTIVE', isDefault: true,
+    const device: NewDeviceRecord = {
+      id: 'd1', userId: 'u1', type: 'email', data: { email: 'alice@example.test' }, nickname: null, status: 'ACTIVE',
       createdAt: now, updatedAt: now, activatedAt: now, activationChallengeId: null,
     };
-    expect(await store.insertDevice(device, 5)).toBe(true);
+    expect(await store.insertDevice(device, 5)).not.toBeNull();
     return store;
   }
 

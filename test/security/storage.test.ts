@@ -153,7 +153,7 @@ describe('the sources keep to the promises', () => {
     store.close();
     const now = Date.now();
     await store.insertDevice({
-      id: 'd', userId: 'u', type: 'email', data: { email: 'u@example.test' }, nickname: null, status: 'ACTIVE', isDefault: true,
+      id: 'd', userId: 'u', type: 'email', data: { email: 'u@example.test' }, nickname: null, status: 'ACTIVE',
       createdAt: now, updatedAt: now, activatedAt: now, activationChallengeId: null,
     }, 5);
     const hash = 'ab'.repeat(32);

@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { ChallengeRecord, DeviceRecord, MfaStore } from '../../src/stores/types.js';
+import type { ChallengeRecord, MfaStore, NewDeviceRecord } from '../../src/stores/types.js';
 
 const LOCK = { threshold: 4, windowMs: 60_000, durationMs: 120_000 };
 const QUOTA = { limit: 3, windowMs: 60_000 };
@@ -7,7 +7,7 @@ const HASH_A = 'a1'.repeat(32);
 const HASH_B = 'b2'.repeat(32);
 
 let counter = 0;
-function device(userId: string, overrides: Partial<DeviceRecord> = {}): DeviceRecord {
+function device(userId: string, overrides: Partial<NewDeviceRecord> = {}): NewDeviceRecord {
   counter += 1;
   return {
     id: `dev-${counter}`,
@@ -16,7 +16,6 @@ function device(userId: string, overrides: Partial<DeviceRecord> = {}): DeviceRe
     data: { email: `user${counter}@example.test` },
     nickname: null,
     status: 'ACTIVE',
-    isDefault: false,
     createdAt: 1_000 + counter,
     updatedAt: 1_000 + counter,
     activatedAt: 1_000 + counter,
@@ -71,16 +70,19 @@ export function storeConformance(name: string, make: () => Promise<StoreFixture>
     });
 
     describe('devices', () => {
-      it('inserts up to the limit, lists in creation order, gets by id', async () => {
-        const first = device(user, { createdAt: 10 });
-        const second = device(user, { createdAt: 20 });
-        expect(await store.insertDevice(second, 3)).toBe(true);
-        expect(await store.insertDevice(first, 3)).toBe(true);
-        expect(await store.insertDevice(device(user), 3)).toBe(false);
-        expect((await store.listDevices(user)).map((d) => d.id)).toEqual(['dev-x', first.id, second.id]);
-        expect(await store.getDevice(user, first.id)).toEqual(first);
+      it('inserts up to the limit, each last in the order whatever order the caller set, and gets by id', async () => {
+        const later = device(user, { createdAt: 20 });
+        const earlier = device(user, { createdAt: 10 });
+        expect(await store.insertDevice(later, 3)).toEqual({ ...later, order: 1 });
+        // An order the caller slips in is not taken: the store places the device.
+        const stored = await store.insertDevice({ ...earlier, order: -5 } as NewDeviceRecord, 3);
+        expect(stored).toEqual({ ...earlier, order: 2 });
+        expect(await store.insertDevice(device(user), 3)).toBeNull();
+        // Listed in their order, not by creation.
+        expect((await store.listDevices(user)).map((d) => d.id)).toEqual(['dev-x', later.id, earlier.id]);
+        expect(await store.getDevice(user, earlier.id)).toEqual(stored);
         expect(await store.getDevice(user, 'nope')).toBeNull();
-        expect(await store.getDevice('someone-else', first.id)).toBeNull();
+        expect(await store.getDevice('someone-else', earlier.id)).toBeNull();
         expect(await store.listDevices('someone-else')).toEqual([]);
       });
 
@@ -102,43 +104,72 @@ export function storeConformance(name: string, make: () => Promise<StoreFixture>
         await store.insertDevice(d, 5);
         expect((await store.getDevice(user, d.id))!.data).toEqual(data);
         await store.updateDevice(user, d.id, { nickname: 'n', status: 'BLOCKED' });
-        expect((await store.listDevices(user)).find((x) => x.id === d.id)).toMatchObject({ type: 'some-method', data, nickname: 'n' });
+        await store.orderDevices(user, [d.id, 'dev-x']);
+        expect((await store.listDevices(user))[0]).toMatchObject({ id: d.id, type: 'some-method', data, nickname: 'n' });
       });
 
       it('patches a device, keeping unicode and nulls, and answers null for a missing one', async () => {
-        const d = device(user, { status: 'ACTIVATION_REQUIRED', activatedAt: null, activationChallengeId: 'ch' });
-        await store.insertDevice(d, 5);
+        const d = (await store.insertDevice(device(user, { status: 'ACTIVATION_REQUIRED', activatedAt: null, activationChallengeId: 'ch' }), 5))!;
         const patched = await store.updateDevice(user, d.id, { status: 'ACTIVE', activatedAt: 5, activationChallengeId: null, nickname: 'Büro "<x>"' });
         expect(patched).toEqual({ ...d, status: 'ACTIVE', activatedAt: 5, activationChallengeId: null, nickname: 'Büro "<x>"' });
         expect(await store.getDevice(user, d.id)).toEqual(patched);
         expect(await store.updateDevice(user, 'missing', { nickname: 'x' })).toBeNull();
       });
 
-      it('keeps exactly one default, and onlyIfNone does not take it over', async () => {
-        const a = device(user);
-        const b = device(user);
-        await store.insertDevice(a, 5);
-        await store.insertDevice(b, 5);
-        await store.deleteDevice(user, 'dev-x');
-        expect(await store.setDefaultDevice(user, a.id, true)).toBe(true);
-        expect(await store.setDefaultDevice(user, b.id, true)).toBe(false);
-        expect((await store.listDevices(user)).filter((d) => d.isDefault).map((d) => d.id)).toEqual([a.id]);
-        expect(await store.setDefaultDevice(user, b.id)).toBe(true);
-        expect((await store.listDevices(user)).filter((d) => d.isDefault).map((d) => d.id)).toEqual([b.id]);
-        expect(await store.setDefaultDevice(user, 'missing')).toBe(false);
+      it("orders the user's devices by a permutation of their ids, and refuses anything else, changing nothing", async () => {
+        const pending = device(user, { status: 'ACTIVATION_REQUIRED', activatedAt: null });
+        const blocked = device(user, { status: 'BLOCKED' });
+        const other = device(user);
+        for (const d of [pending, blocked, other]) await store.insertDevice(d, 10);
+        const ids = async () => (await store.listDevices(user)).map((d) => d.id);
+        expect(await ids()).toEqual(['dev-x', pending.id, blocked.id, other.id]);
+
+        const wanted = [pending.id, blocked.id, other.id, 'dev-x'];
+        expect(await store.orderDevices(user, wanted)).toBe(true);
+        expect((await store.listDevices(user)).map((d) => [d.id, d.order])).toEqual(wanted.map((id, i) => [id, i]));
+        // The first ACTIVE device in the order is the default: what callers read from this list.
+        expect((await store.listDevices(user)).find((d) => d.status === 'ACTIVE')!.id).toBe(other.id);
+
+        await store.insertDevice(device(user, { id: 'dev-elsewhere', userId: `other-${user}` }), 10);
+        for (const refused of [
+          [pending.id, blocked.id, other.id], // one left out
+          [pending.id, blocked.id, other.id, 'dev-x', 'dev-new'], // one that is not there
+          [pending.id, pending.id, other.id, 'dev-x'], // one twice, one left out
+          [pending.id, blocked.id, other.id, 'dev-elsewhere'], // another user's
+          [],
+        ]) {
+          expect(await store.orderDevices(user, refused), refused.join()).toBe(false);
+          expect(await ids()).toEqual(wanted);
+        }
+        expect(await store.orderDevices(`other-${user}`, ['dev-x'])).toBe(false);
+        expect(await store.orderDevices(`nobody-${user}`, [])).toBe(true);
+
+        // A new device still goes last, one past the highest place.
+        const added = await store.insertDevice(device(user), 10);
+        expect(added!.order).toBe(4);
+        expect(await ids()).toEqual([...wanted, added!.id]);
+      });
+
+      it('a reorder racing an insert is refused whole, or the new device lands after it', async () => {
+        for (let round = 0; round < 10; round++) {
+          const before = (await store.listDevices(user)).map((d) => d.id);
+          const reversed = [...before].reverse();
+          const fresh = device(user);
+          const [ordered] = await Promise.all([store.orderDevices(user, reversed), store.insertDevice(fresh, 100)]);
+          const after = (await store.listDevices(user)).map((d) => d.id);
+          expect(after).toEqual([...(ordered ? reversed : before), fresh.id]);
+        }
       });
 
       it('deletes a device and returns it once', async () => {
-        const d = device(user);
-        await store.insertDevice(d, 5);
+        const d = (await store.insertDevice(device(user), 5))!;
         expect(await store.deleteDevice(user, d.id)).toEqual(d);
         expect(await store.deleteDevice(user, d.id)).toBeNull();
         expect((await store.listDevices(user)).map((x) => x.id)).toEqual(['dev-x']);
       });
 
       it('keepLastActive keeps the only active device, even under parallel removals', async () => {
-        const waiting = device(user, { status: 'ACTIVATION_REQUIRED', activatedAt: null });
-        await store.insertDevice(waiting, 10);
+        const waiting = (await store.insertDevice(device(user, { status: 'ACTIVATION_REQUIRED', activatedAt: null }), 10))!;
         // dev-x is the only ACTIVE one: kept; a device that is not active goes.
         expect(await store.deleteDevice(user, 'dev-x', { keepLastActive: true })).toBeNull();
         expect(await store.deleteDevice(user, waiting.id, { keepLastActive: true })).toEqual(waiting);
@@ -155,7 +186,10 @@ export function storeConformance(name: string, make: () => Promise<StoreFixture>
       it('counts the limit atomically under parallel inserts', async () => {
         const results = await Promise.all(Array.from({ length: 20 }, () => store.insertDevice(device(user), 6)));
         expect(results.filter(Boolean)).toHaveLength(5);
-        expect(await store.listDevices(user)).toHaveLength(6);
+        const list = await store.listDevices(user);
+        expect(list).toHaveLength(6);
+        // Each in a place of its own.
+        expect(list.map((d) => d.order)).toEqual([0, 1, 2, 3, 4, 5]);
       });
     });
 

@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { MemoryMfaStore } from '../../src/stores/memory.js';
-import type { ChallengeRecord, DeviceRecord } from '../../src/stores/types.js';
+import type { ChallengeRecord, NewDeviceRecord } from '../../src/stores/types.js';
 
 afterEach(() => {
   vi.useRealTimers();
@@ -22,7 +22,7 @@ function challenge(id: string, now: number, userId = 'u1'): ChallengeRecord {
   };
 }
 
-function device(id: string, userId = 'u1'): DeviceRecord {
+function device(id: string, userId = 'u1'): NewDeviceRecord {
   return {
     id,
     userId,
@@ -30,7 +30,6 @@ function device(id: string, userId = 'u1'): DeviceRecord {
     data: { email: `${id}@example.test` },
     nickname: null,
     status: 'ACTIVE',
-    isDefault: true,
     createdAt: 1,
     updatedAt: 1,
     activatedAt: 1,
@@ -104,7 +103,7 @@ describe('MemoryMfaStore sweep', () => {
     const store = new MemoryMfaStore();
     try {
       const t0 = Date.now();
-      expect(await store.insertDevice(device('d1'), 5)).toBe(true);
+      expect(await store.insertDevice(device('d1'), 5)).not.toBeNull();
       await store.createChallenge(challenge('c1', t0), 1000, { limit: 5, windowMs: 1000 }, t0);
       await store.createChallenge(challenge('c2', t0, 'u2'), 10_000, { limit: 5, windowMs: 1000 }, t0);
       store.sweep(t0 + 5000);
