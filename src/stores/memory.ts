@@ -5,12 +5,15 @@ import type {
   ChallengeRecord,
   DevicePatch,
   DeviceRecord,
+  DeviceStatus,
+  FailureResult,
   LockoutRule,
   MfaStore,
   NewDeviceRecord,
   ResendResult,
   SendQuota,
   SendResult,
+  TotpStepResult,
 } from './types.js';
 
 interface Window {
@@ -138,7 +141,8 @@ export class MemoryMfaStore implements MfaStore {
 
   async createChallenge(challenge: ChallengeRecord, ttlMs: number, quota: SendQuota, now: number): Promise<SendResult> {
     const state = this.state(challenge.userId);
-    if (state.lockedUntil !== undefined && state.lockedUntil > now) return { ok: false, lockedUntil: state.lockedUntil };
+    const until = lockedUntil(state, now);
+    if (until !== undefined) return { ok: false, lockedUntil: until };
     const counted = countIn(state.sends, quota.windowMs, now);
     if (counted.count >= quota.limit) return { ok: false, retryAfterMs: counted.endsAt - now };
     state.sends = { count: counted.count + 1, endsAt: counted.endsAt };
@@ -161,8 +165,8 @@ export class MemoryMfaStore implements MfaStore {
   ): Promise<ResendResult> {
     const record = this.liveChallenge(userId, challengeId, now);
     if (!record) return { status: 'missing' };
-    const lockedUntil = this.users.get(userId)?.lockedUntil;
-    if (lockedUntil !== undefined && lockedUntil > now) return { status: 'locked', lockedUntil };
+    const until = lockedUntil(this.users.get(userId), now);
+    if (until !== undefined) return { status: 'locked', lockedUntil: until };
     if (record.sentAt > 0 && now < record.sentAt + rules.cooldownMs) {
       return { status: 'too_soon', retryAfterMs: record.sentAt + rules.cooldownMs - now };
     }
@@ -195,9 +199,8 @@ export class MemoryMfaStore implements MfaStore {
     const state = this.users.get(userId);
     const record = this.liveChallenge(userId, challengeId, now);
     if (!state || !record) return { status: 'missing' };
-    if (state.lockedUntil !== undefined && state.lockedUntil > now) {
-      return { status: 'locked', lockedUntil: state.lockedUntil };
-    }
+    const until = lockedUntil(state, now);
+    if (until !== undefined) return { status: 'locked', lockedUntil: until };
     if (now >= record.expiresAt) return { status: 'expired' };
     if (record.attempts >= record.maxAttempts) return { status: 'exhausted' };
     if (state.devices.get(record.deviceId)?.status !== record.deviceStatus) return { status: 'device_gone' };
@@ -208,15 +211,33 @@ export class MemoryMfaStore implements MfaStore {
       state.failures = undefined;
       return { status: 'ok', challenge: copy(record) };
     }
-    const counted = countIn(state.failures, lockout.windowMs, now);
-    const failures = counted.count + 1;
-    if (failures >= lockout.threshold) {
-      state.failures = undefined;
-      state.lockedUntil = now + lockout.durationMs;
-      return { status: 'locked', lockedUntil: state.lockedUntil, locked: true };
-    }
-    state.failures = { count: failures, endsAt: counted.endsAt };
+    const locked = fail(state, lockout, now);
+    if (locked !== undefined) return { status: 'locked', lockedUntil: locked, locked: true };
     return { status: 'invalid', remainingAttempts: record.maxAttempts - record.attempts };
+  }
+
+  async recordFailure(userId: string, lockout: LockoutRule, now: number): Promise<FailureResult> {
+    const state = this.state(userId);
+    const until = lockedUntil(state, now);
+    if (until !== undefined) return { status: 'locked', lockedUntil: until, locked: false };
+    const locked = fail(state, lockout, now);
+    return locked === undefined ? { status: 'counted' } : { status: 'locked', lockedUntil: locked, locked: true };
+  }
+
+  async useTotpStep(userId: string, deviceId: string, step: number, status: DeviceStatus, lockout: LockoutRule, now: number): Promise<TotpStepResult> {
+    const state = this.users.get(userId);
+    const until = lockedUntil(state, now);
+    if (until !== undefined) return { status: 'locked', lockedUntil: until, locked: false };
+    const device = state?.devices.get(deviceId);
+    if (!state || !device || device.status !== status) return { status: 'device_gone' };
+    const last = device.data.lastStep;
+    if (typeof last === 'number' && step <= last) {
+      const locked = fail(state, lockout, now);
+      return locked === undefined ? { status: 'replayed' } : { status: 'locked', lockedUntil: locked, locked: true };
+    }
+    device.data.lastStep = step;
+    state.failures = undefined;
+    return { status: 'ok' };
   }
 
   async deleteChallenge(userId: string, challengeId: string): Promise<void> {
@@ -248,8 +269,7 @@ export class MemoryMfaStore implements MfaStore {
   }
 
   async getLock(userId: string, now: number): Promise<number | null> {
-    const until = this.users.get(userId)?.lockedUntil;
-    return until !== undefined && until > now ? until : null;
+    return lockedUntil(this.users.get(userId), now) ?? null;
   }
 
   async clearLock(userId: string): Promise<void> {
@@ -262,6 +282,28 @@ export class MemoryMfaStore implements MfaStore {
 
 function copy<T>(value: T): T {
   return structuredClone(value);
+}
+
+/** When the user's lock ends, or undefined when they are not locked at `now`. */
+function lockedUntil(state: UserState | undefined, now: number): number | undefined {
+  return state?.lockedUntil !== undefined && state.lockedUntil > now ? state.lockedUntil : undefined;
+}
+
+/**
+ * Counts one failure against the user, in a window shared by every kind of
+ * wrong answer; at the threshold the user is locked and the count starts
+ * over. Returns when the lock this failure set ends, if it set one.
+ */
+function fail(state: UserState, lockout: LockoutRule, now: number): number | undefined {
+  const counted = countIn(state.failures, lockout.windowMs, now);
+  const failures = counted.count + 1;
+  if (failures < lockout.threshold) {
+    state.failures = { count: failures, endsAt: counted.endsAt };
+    return undefined;
+  }
+  state.failures = undefined;
+  state.lockedUntil = now + lockout.durationMs;
+  return state.lockedUntil;
 }
 
 /** The count in a fixed window, starting a fresh window when the last one ended. */

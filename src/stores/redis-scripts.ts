@@ -20,6 +20,27 @@ local function count(key, value, endsAt, now)
 end
 `;
 
+// The user's lock, and the failures that lead to it: one window shared by every kind of wrong answer.
+const LOCKOUT = WINDOW + `
+local function lockedUntil(lockKey, now)
+  local untilMs = tonumber(redis.call('GET', lockKey))
+  if untilMs and untilMs > now then return untilMs end
+  return nil
+end
+-- Counts one failure; at the threshold locks the user and starts the count over. → when that lock ends, or nil.
+local function fail(failuresKey, lockKey, now, threshold, windowMs, durationMs)
+  local failures, endsAt = window(failuresKey, now, windowMs)
+  failures = failures + 1
+  if failures < threshold then
+    count(failuresKey, failures, endsAt, now)
+    return nil
+  end
+  redis.call('DEL', failuresKey)
+  redis.call('SET', lockKey, now + durationMs, 'PX', durationMs)
+  return now + durationMs
+end
+`;
+
 // Constant time for equal lengths: the loop never stops early.
 const SAME = `
 local function same(a, b)
@@ -103,10 +124,10 @@ export const GET_DEVICE = `return redis.call('HGET', KEYS[1], ARGV[1])`;
  * KEYS: challenge, sends, lock, the device's challenge ids. ARGV: ttl, limit, windowMs, now, challenge id, then field/value pairs.
  * → {1, 0} stored, {0, retryAfterMs}, {2, lockedUntil}.
  */
-export const CREATE_CHALLENGE = WINDOW + `
+export const CREATE_CHALLENGE = LOCKOUT + `
 local now = tonumber(ARGV[4])
-local lockedUntil = tonumber(redis.call('GET', KEYS[3]))
-if lockedUntil and lockedUntil > now then return {2, lockedUntil} end
+local untilMs = lockedUntil(KEYS[3], now)
+if untilMs then return {2, untilMs} end
 local sent, endsAt = window(KEYS[2], now, tonumber(ARGV[3]))
 if sent >= tonumber(ARGV[2]) then return {0, endsAt - now} end
 count(KEYS[2], sent + 1, endsAt, now)
@@ -152,11 +173,11 @@ export const GET_CHALLENGE = `return redis.call('HGETALL', KEYS[1])`;
  * KEYS: challenge, sends, lock. ARGV: hash, expiresAt, ttl, cooldownMs, limit, windowMs, now.
  * → {'ok'} | {'missing'} | {'locked', until} | {'too_soon', ms} | {'quota', ms}
  */
-export const REPLACE_CODE = WINDOW + `
+export const REPLACE_CODE = LOCKOUT + `
 local now = tonumber(ARGV[7])
 if redis.call('EXISTS', KEYS[1]) == 0 then return {'missing'} end
-local lockedUntil = tonumber(redis.call('GET', KEYS[3]))
-if lockedUntil and lockedUntil > now then return {'locked', lockedUntil} end
+local untilMs = lockedUntil(KEYS[3], now)
+if untilMs then return {'locked', untilMs} end
 local sentAt = tonumber(redis.call('HGET', KEYS[1], 'sentAt')) or 0
 local cooldown = tonumber(ARGV[4])
 if sentAt > 0 and now < sentAt + cooldown then return {'too_soon', sentAt + cooldown - now} end
@@ -180,11 +201,11 @@ return 1
  * KEYS: challenge, failures, lock, devices. ARGV: hash, threshold, windowMs, durationMs, now.
  * → {'ok', fields…} | {'invalid', remaining} | {'missing'} | {'expired'} | {'exhausted'} | {'device_gone'} | {'locked', until, justLocked}
  */
-export const ATTEMPT = WINDOW + SAME + `
+export const ATTEMPT = LOCKOUT + SAME + `
 local now = tonumber(ARGV[5])
 if redis.call('EXISTS', KEYS[1]) == 0 then return {'missing'} end
-local lockedUntil = tonumber(redis.call('GET', KEYS[3]))
-if lockedUntil and lockedUntil > now then return {'locked', lockedUntil, 0} end
+local untilMs = lockedUntil(KEYS[3], now)
+if untilMs then return {'locked', untilMs, 0} end
 local c = redis.call('HMGET', KEYS[1], 'hash', 'attempts', 'maxAttempts', 'expiresAt', 'deviceStatus', 'deviceId')
 if now >= tonumber(c[4]) then return {'expired'} end
 local attempts = tonumber(c[2])
@@ -200,16 +221,48 @@ if same(c[1], ARGV[1]) then
   table.insert(out, 1, 'ok')
   return out
 end
-local failures, endsAt = window(KEYS[2], now, tonumber(ARGV[3]))
-failures = failures + 1
-if failures >= tonumber(ARGV[2]) then
-  local duration = tonumber(ARGV[4])
-  redis.call('DEL', KEYS[2])
-  redis.call('SET', KEYS[3], now + duration, 'PX', duration)
-  return {'locked', now + duration, 1}
-end
-count(KEYS[2], failures, endsAt, now)
+local locked = fail(KEYS[2], KEYS[3], now, tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4]))
+if locked then return {'locked', locked, 1} end
 return {'invalid', max - attempts}
+`;
+
+/**
+ * KEYS: failures, lock. ARGV: threshold, windowMs, durationMs, now.
+ * → {'counted'} | {'locked', until, justLocked}
+ */
+export const RECORD_FAILURE = LOCKOUT + `
+local now = tonumber(ARGV[4])
+local untilMs = lockedUntil(KEYS[2], now)
+if untilMs then return {'locked', untilMs, 0} end
+local locked = fail(KEYS[1], KEYS[2], now, tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3]))
+if locked then return {'locked', locked, 1} end
+return {'counted'}
+`;
+
+/**
+ * KEYS: devices, failures, lock. ARGV: device id, step, status, threshold, windowMs, durationMs, now.
+ * → {'ok'} | {'replayed'} | {'device_gone'} | {'locked', until, justLocked}
+ * The device's lastStep sits beside its nested data (see RedisMfaStore), so the method's data is never re-encoded here.
+ */
+export const USE_TOTP_STEP = LOCKOUT + `
+local now = tonumber(ARGV[7])
+local untilMs = lockedUntil(KEYS[3], now)
+if untilMs then return {'locked', untilMs, 0} end
+local raw = redis.call('HGET', KEYS[1], ARGV[1])
+if not raw then return {'device_gone'} end
+local device = cjson.decode(raw)
+if device.status ~= ARGV[3] then return {'device_gone'} end
+local step = tonumber(ARGV[2])
+local last = tonumber(device.lastStep)
+if last and step <= last then
+  local locked = fail(KEYS[2], KEYS[3], now, tonumber(ARGV[4]), tonumber(ARGV[5]), tonumber(ARGV[6]))
+  if locked then return {'locked', locked, 1} end
+  return {'replayed'}
+end
+device.lastStep = step
+redis.call('HSET', KEYS[1], ARGV[1], cjson.encode(device))
+redis.call('DEL', KEYS[2])
+return {'ok'}
 `;
 
 /** KEYS: lock. ARGV: now. → lockedUntil, or false. */

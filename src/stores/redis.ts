@@ -9,12 +9,14 @@ import type {
   DevicePatch,
   DeviceRecord,
   DeviceStatus,
+  FailureResult,
   LockoutRule,
   MfaStore,
   NewDeviceRecord,
   ResendResult,
   SendQuota,
   SendResult,
+  TotpStepResult,
 } from './types.js';
 
 interface EvalOptions {
@@ -187,10 +189,24 @@ export class RedisMfaStore implements MfaStore {
       case 'invalid':
         return { status, remainingAttempts: Number(reply[1]) };
       case 'locked':
-        return { status, lockedUntil: Number(reply[1]), locked: reply[2] === 1 };
+        return lockedReply(reply);
       default:
         return { status } as AttemptResult;
     }
+  }
+
+  async recordFailure(userId: string, lockout: LockoutRule, now: number): Promise<FailureResult> {
+    const keys = this.keys(userId);
+    const reply = (await this.run(SCRIPTS.RECORD_FAILURE, [keys.failures, keys.lock], [lockout.threshold, lockout.windowMs, lockout.durationMs, now])) as [string, number?, number?];
+    return reply[0] === 'locked' ? lockedReply(reply) : { status: 'counted' };
+  }
+
+  async useTotpStep(userId: string, deviceId: string, step: number, status: DeviceStatus, lockout: LockoutRule, now: number): Promise<TotpStepResult> {
+    const keys = this.keys(userId);
+    const reply = (await this.run(SCRIPTS.USE_TOTP_STEP, [keys.devices, keys.failures, keys.lock], [
+      deviceId, step, status, lockout.threshold, lockout.windowMs, lockout.durationMs, now,
+    ])) as [string, number?, number?];
+    return reply[0] === 'locked' ? lockedReply(reply) : ({ status: reply[0] } as TotpStepResult);
   }
 
   async deleteChallenge(userId: string, challengeId: string): Promise<void> {
@@ -234,19 +250,29 @@ function escapeTag(value: string): string {
   return value.replace(/[%{}]/g, (c) => encodeURIComponent(c));
 }
 
+/** A script's {'locked', until, justLocked}. */
+function lockedReply(reply: unknown[]): { status: 'locked'; lockedUntil: number; locked: boolean } {
+  return { status: 'locked', lockedUntil: Number(reply[1]), locked: reply[2] === 1 };
+}
+
+/** A device as Redis keeps it: `data` nested as a JSON string, but for `lastStep` beside it. */
+type StoredDevice = Omit<DeviceRecord, 'data'> & { data: string; lastStep?: unknown };
+
 /**
- * A device as Redis keeps it: JSON, with the method's `data` nested as a JSON
- * string. The scripts decode and re-encode a device to change it, and Lua's
- * cjson would turn an empty array in `data` into {} and round a long number
- * to 14 digits; a string goes through untouched.
+ * The scripts decode and re-encode a device to change it, and Lua's cjson
+ * would turn an empty array in the method's `data` into {} and round a long
+ * number to 14 digits: `data` goes as a string, which cjson leaves whole.
+ * The one field of it a script changes, `lastStep` (a small integer), is
+ * kept beside it.
  */
 function serializeDevice(device: NewDeviceRecord): string {
-  return JSON.stringify({ ...device, data: JSON.stringify(device.data) });
+  const { lastStep, ...data } = device.data;
+  return JSON.stringify({ ...device, data: JSON.stringify(data), lastStep });
 }
 
 function parseDevice(raw: string): DeviceRecord {
-  const stored = JSON.parse(raw) as Omit<DeviceRecord, 'data'> & { data: string };
-  return { ...stored, data: JSON.parse(stored.data) as DeviceRecord['data'] };
+  const { data, lastStep, ...device } = JSON.parse(raw) as StoredDevice;
+  return { ...device, data: { ...(JSON.parse(data) as DeviceRecord['data']), ...(lastStep === undefined ? {} : { lastStep }) } };
 }
 
 function parseChallenge(pairs: string[]): ChallengeRecord {

@@ -17,7 +17,8 @@ export interface DeviceRecord {
   type: DeviceType;
   /**
    * Whatever the device's method keeps (`{ email }` for an email device),
-   * JSON-serialisable. The store reads none of it.
+   * JSON-serialisable. The store reads none of it but `lastStep`, which its
+   * atomic step useTotpStep checks and sets.
    */
   data: Record<string, unknown>;
   nickname: string | null;
@@ -97,6 +98,18 @@ export type AttemptResult =
   /** `locked` tells whether this very attempt set the lock. */
   | { status: 'locked'; lockedUntil: number; locked?: boolean };
 
+/** `locked` tells whether this very call set the lock. */
+export type FailureResult = { status: 'counted' } | { status: 'locked'; lockedUntil: number; locked: boolean };
+
+export type TotpStepResult =
+  | { status: 'ok' }
+  /** The step is not past the last one used on the device: a code answers once. Counted as a failure. */
+  | { status: 'replayed' }
+  /** The device is gone, or not in the status the caller asked for. */
+  | { status: 'device_gone' }
+  /** `locked` tells whether this very call (a replay) set the lock. */
+  | { status: 'locked'; lockedUntil: number; locked: boolean };
+
 export interface MfaStore {
   /** The user's devices in their order (ties by creation, then id). */
   listDevices(userId: string): Promise<DeviceRecord[]>;
@@ -171,6 +184,24 @@ export interface MfaStore {
     now: number,
   ): Promise<AttemptResult>;
   deleteChallenge(userId: string, challengeId: string): Promise<void>;
+
+  /**
+   * One wrong answer that is no stored challenge (a wrong authenticator
+   * code): refused when the user is locked; otherwise counted in the
+   * failures window that attemptChallenge counts in, locking the user per
+   * `lockout` at the threshold.
+   */
+  recordFailure(userId: string, lockout: LockoutRule, now: number): Promise<FailureResult>;
+
+  /**
+   * Spends the TOTP time step `step` on the device, so that a code answers
+   * once: refuses when the user is locked; device_gone when the device is
+   * missing or not in `status`; replayed when `step` is not past the
+   * device's `data.lastStep` (none: any step passes), which counts as a
+   * failure like a wrong code (locked, when it locks the user); otherwise
+   * sets `data.lastStep` to `step`, forgets the user's counted failures, ok.
+   */
+  useTotpStep(userId: string, deviceId: string, step: number, status: DeviceStatus, lockout: LockoutRule, now: number): Promise<TotpStepResult>;
 
   /**
    * Removes every challenge sent to the device (it was blocked or removed),

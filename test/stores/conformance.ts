@@ -5,6 +5,8 @@ const LOCK = { threshold: 4, windowMs: 60_000, durationMs: 120_000 };
 const QUOTA = { limit: 3, windowMs: 60_000 };
 const HASH_A = 'a1'.repeat(32);
 const HASH_B = 'b2'.repeat(32);
+// What a TOTP device keeps: a sealed secret, opaque to the store.
+const SEALED = 'v1.sealed.7Hq2bXw/opaque+bytes==';
 
 let counter = 0;
 function device(userId: string, overrides: Partial<NewDeviceRecord> = {}): NewDeviceRecord {
@@ -105,7 +107,8 @@ export function storeConformance(name: string, make: () => Promise<StoreFixture>
         expect((await store.getDevice(user, d.id))!.data).toEqual(data);
         await store.updateDevice(user, d.id, { nickname: 'n', status: 'BLOCKED' });
         await store.orderDevices(user, [d.id, 'dev-x']);
-        expect((await store.listDevices(user))[0]).toMatchObject({ id: d.id, type: 'some-method', data, nickname: 'n' });
+        expect(await store.useTotpStep(user, d.id, 7, 'BLOCKED', LOCK, now)).toEqual({ status: 'ok' });
+        expect((await store.listDevices(user))[0]).toMatchObject({ id: d.id, type: 'some-method', data: { ...data, lastStep: 7 }, nickname: 'n' });
       });
 
       it('patches a device, keeping unicode and nulls, and answers null for a missing one', async () => {
@@ -380,6 +383,83 @@ export function storeConformance(name: string, make: () => Promise<StoreFixture>
       });
     });
 
+    describe('answers that are no stored challenge', () => {
+      it('recordFailure counts in the window attemptChallenge counts in, and says which call locked', async () => {
+        const c = challenge(user, now, { maxAttempts: 10 });
+        await store.createChallenge(c, 600_000, QUOTA, now);
+        expect(await store.attemptChallenge(user, c.id, HASH_B, LOCK, now)).toMatchObject({ status: 'invalid' });
+        expect(await store.recordFailure(user, LOCK, now)).toEqual({ status: 'counted' });
+        expect(await store.recordFailure(user, LOCK, now + 1)).toEqual({ status: 'counted' });
+        expect(await store.recordFailure(user, LOCK, now + 2)).toEqual({ status: 'locked', lockedUntil: now + 2 + LOCK.durationMs, locked: true });
+        // Refused while locked, and nothing more is counted: the lock is not lengthened.
+        expect(await store.recordFailure(user, LOCK, now + 3)).toEqual({ status: 'locked', lockedUntil: now + 2 + LOCK.durationMs, locked: false });
+        expect(await store.attemptChallenge(user, c.id, HASH_A, LOCK, now + 3)).toMatchObject({ status: 'locked', lockedUntil: now + 2 + LOCK.durationMs });
+        expect(await store.getLock(user, now + 3)).toBe(now + 2 + LOCK.durationMs);
+        // Once the lock ends, the count starts over.
+        const after = now + 2 + LOCK.durationMs;
+        for (let i = 0; i < LOCK.threshold - 1; i++) expect(await store.recordFailure(user, LOCK, after + i)).toEqual({ status: 'counted' });
+      });
+
+      it('recordFailure forgets failures after their window, and after clearLock', async () => {
+        const rule = { threshold: 3, windowMs: 1_000, durationMs: 5_000 };
+        await store.recordFailure(user, rule, now);
+        await store.recordFailure(user, rule, now);
+        expect(await store.recordFailure(user, rule, now + 1_000)).toEqual({ status: 'counted' });
+        await store.recordFailure(user, rule, now + 1_001);
+        expect(await store.recordFailure(user, rule, now + 1_002)).toMatchObject({ status: 'locked', locked: true });
+        await store.clearLock(user);
+        expect(await store.getLock(user, now + 1_003)).toBeNull();
+        expect(await store.recordFailure(user, rule, now + 1_003)).toEqual({ status: 'counted' });
+      });
+
+      it('a TOTP step answers once per device: a later step passes, the same or an earlier one is replayed', async () => {
+        const rule = { ...LOCK, threshold: 100 };
+        const totp = device(user, { type: 'totp', data: { secret: SEALED } });
+        const other = device(user, { type: 'totp', data: { secret: SEALED } });
+        await store.insertDevice(totp, 10);
+        await store.insertDevice(other, 10);
+        expect(await store.useTotpStep(user, totp.id, 56_000_000, 'ACTIVE', rule, now)).toEqual({ status: 'ok' });
+        expect((await store.getDevice(user, totp.id))!.data).toEqual({ secret: SEALED, lastStep: 56_000_000 });
+        expect(await store.useTotpStep(user, totp.id, 56_000_000, 'ACTIVE', rule, now)).toEqual({ status: 'replayed' });
+        expect(await store.useTotpStep(user, totp.id, 55_999_999, 'ACTIVE', rule, now)).toEqual({ status: 'replayed' });
+        expect((await store.getDevice(user, totp.id))!.data.lastStep).toBe(56_000_000);
+        expect(await store.useTotpStep(user, totp.id, 56_000_001, 'ACTIVE', rule, now)).toEqual({ status: 'ok' });
+        // Each device keeps its own last step.
+        expect(await store.useTotpStep(user, other.id, 56_000_000, 'ACTIVE', rule, now)).toEqual({ status: 'ok' });
+        expect((await store.getDevice(user, totp.id))!.data).toEqual({ secret: SEALED, lastStep: 56_000_001 });
+      });
+
+      it('a TOTP step counts only on a device in the status the caller names', async () => {
+        const rule = { ...LOCK, threshold: 100 };
+        const pending = device(user, { type: 'totp', status: 'ACTIVATION_REQUIRED', data: { secret: SEALED } });
+        const blocked = device(user, { type: 'totp', status: 'BLOCKED', data: { secret: SEALED } });
+        await store.insertDevice(pending, 10);
+        await store.insertDevice(blocked, 10);
+        expect(await store.useTotpStep(user, pending.id, 1, 'ACTIVE', rule, now)).toEqual({ status: 'device_gone' });
+        expect(await store.useTotpStep(user, pending.id, 1, 'ACTIVATION_REQUIRED', rule, now)).toEqual({ status: 'ok' });
+        expect(await store.useTotpStep(user, blocked.id, 1, 'ACTIVE', rule, now)).toEqual({ status: 'device_gone' });
+        expect(await store.useTotpStep(user, 'missing', 1, 'ACTIVE', rule, now)).toEqual({ status: 'device_gone' });
+        expect(await store.useTotpStep(`other-${user}`, pending.id, 2, 'ACTIVATION_REQUIRED', rule, now)).toEqual({ status: 'device_gone' });
+        // A refusal spends no step.
+        expect((await store.getDevice(user, blocked.id))!.data).toEqual({ secret: SEALED });
+      });
+
+      it('a replayed step counts as a failure, shared with wrong codes, locks at the threshold, and a used step forgets them', async () => {
+        const totp = device(user, { type: 'totp', data: { secret: SEALED, lastStep: 100 } });
+        await store.insertDevice(totp, 10);
+        expect(await store.recordFailure(user, LOCK, now)).toEqual({ status: 'counted' });
+        expect(await store.useTotpStep(user, totp.id, 100, 'ACTIVE', LOCK, now)).toEqual({ status: 'replayed' });
+        // A used step forgets the failures counted so far.
+        expect(await store.useTotpStep(user, totp.id, 101, 'ACTIVE', LOCK, now)).toEqual({ status: 'ok' });
+        for (let i = 0; i < LOCK.threshold - 1; i++) expect(await store.useTotpStep(user, totp.id, 101, 'ACTIVE', LOCK, now)).toEqual({ status: 'replayed' });
+        expect(await store.useTotpStep(user, totp.id, 90, 'ACTIVE', LOCK, now + 5)).toEqual({ status: 'locked', lockedUntil: now + 5 + LOCK.durationMs, locked: true });
+        // Locked: even a fresh step is refused, and not spent.
+        expect(await store.useTotpStep(user, totp.id, 102, 'ACTIVE', LOCK, now + 6)).toEqual({ status: 'locked', lockedUntil: now + 5 + LOCK.durationMs, locked: false });
+        expect((await store.getDevice(user, totp.id))!.data.lastStep).toBe(101);
+        expect(await store.useTotpStep(user, totp.id, 102, 'ACTIVE', LOCK, now + 5 + LOCK.durationMs)).toEqual({ status: 'ok' });
+      });
+    });
+
     describe('under a burst of parallel requests', () => {
       it('50 parallel right answers: exactly one succeeds', async () => {
         const c = challenge(user, now, { maxAttempts: 100 });
@@ -406,6 +486,33 @@ export function storeConformance(name: string, make: () => Promise<StoreFixture>
         expect(results.filter((r) => r.status === 'invalid')).toHaveLength(LOCK.threshold - 1);
         expect(results.filter((r) => r.status === 'locked' && r.locked)).toHaveLength(1);
         expect(results.filter((r) => r.status === 'locked')).toHaveLength(50 - LOCK.threshold + 1);
+      });
+
+      it('20 parallel uses of one TOTP step: exactly one ok', async () => {
+        const totp = device(user, { type: 'totp', data: { secret: SEALED, lastStep: 9 } });
+        await store.insertDevice(totp, 10);
+        const rule = { ...LOCK, threshold: 1_000 };
+        const results = await Promise.all(Array.from({ length: 20 }, () => store.useTotpStep(user, totp.id, 10, 'ACTIVE', rule, now)));
+        expect(results.filter((r) => r.status === 'ok')).toHaveLength(1);
+        expect(results.filter((r) => r.status === 'replayed')).toHaveLength(19);
+        expect((await store.getDevice(user, totp.id))!.data.lastStep).toBe(10);
+      });
+
+      it('50 parallel replays lock the user exactly once', async () => {
+        const totp = device(user, { type: 'totp', data: { secret: SEALED, lastStep: 9 } });
+        await store.insertDevice(totp, 10);
+        const results = await Promise.all(Array.from({ length: 50 }, () => store.useTotpStep(user, totp.id, 9, 'ACTIVE', LOCK, now)));
+        expect(results.filter((r) => r.status === 'replayed')).toHaveLength(LOCK.threshold - 1);
+        expect(results.filter((r) => r.status === 'locked' && r.locked)).toHaveLength(1);
+        expect(results.filter((r) => r.status === 'locked')).toHaveLength(50 - LOCK.threshold + 1);
+      });
+
+      it('50 parallel recordFailure calls lock the user exactly once', async () => {
+        const results = await Promise.all(Array.from({ length: 50 }, () => store.recordFailure(user, LOCK, now)));
+        expect(results.filter((r) => r.status === 'counted')).toHaveLength(LOCK.threshold - 1);
+        expect(results.filter((r) => r.status === 'locked' && r.locked)).toHaveLength(1);
+        expect(results.filter((r) => r.status === 'locked' && !r.locked)).toHaveLength(50 - LOCK.threshold);
+        expect(await store.getLock(user, now)).toBe(now + LOCK.durationMs);
       });
 
       it('a verify racing a resend never accepts the old code once the new one is stored', async () => {
