@@ -10,6 +10,7 @@ import type {
   LockoutRule,
   MfaStore,
   NewDeviceRecord,
+  RecoveryResult,
   ResendResult,
   SendQuota,
   SendResult,
@@ -28,6 +29,8 @@ interface UserState {
   failures?: Window;
   lockedUntil?: number;
   stamp?: string;
+  /** Hashes of the unused recovery codes; never empty (no codes: undefined). */
+  recoveryCodes?: string[];
 }
 
 export interface MemoryMfaStoreOptions {
@@ -55,7 +58,7 @@ export class MemoryMfaStore implements MfaStore {
     clearInterval(this.timer);
   }
 
-  /** Drops expired challenges, windows and locks, and users left with nothing. */
+  /** Drops expired challenges, windows and locks, and users left with nothing (no devices, no recovery codes…). */
   sweep(now: number): void {
     for (const [userId, state] of this.users) {
       for (const [id, entry] of state.challenges) if (entry.dropAt <= now) state.challenges.delete(id);
@@ -68,7 +71,8 @@ export class MemoryMfaStore implements MfaStore {
         !state.sends &&
         !state.failures &&
         state.lockedUntil === undefined &&
-        state.stamp === undefined
+        state.stamp === undefined &&
+        !state.recoveryCodes
       ) {
         this.users.delete(userId);
       }
@@ -244,6 +248,35 @@ export class MemoryMfaStore implements MfaStore {
     this.users.get(userId)?.challenges.delete(challengeId);
   }
 
+  async replaceRecoveryCodes(userId: string, hashes: string[]): Promise<void> {
+    const unique = [...new Set(hashes)];
+    this.state(userId).recoveryCodes = unique.length > 0 ? unique : undefined;
+  }
+
+  async countRecoveryCodes(userId: string): Promise<number> {
+    return this.users.get(userId)?.recoveryCodes?.length ?? 0;
+  }
+
+  async useRecoveryCode(userId: string, hash: string, lockout: LockoutRule, now: number): Promise<RecoveryResult> {
+    const state = this.state(userId);
+    const until = lockedUntil(state, now);
+    if (until !== undefined) return { status: 'locked', lockedUntil: until, locked: false };
+    const codes = state.recoveryCodes ?? [];
+    // Every hash is compared, with no early exit: see USE_RECOVERY_CODE in redis-scripts.ts.
+    let match = -1;
+    codes.forEach((stored, i) => {
+      if (sameHash(stored, hash)) match = i;
+    });
+    if (match >= 0) {
+      codes.splice(match, 1);
+      if (codes.length === 0) state.recoveryCodes = undefined;
+      state.failures = undefined;
+      return { status: 'ok', remaining: codes.length };
+    }
+    const locked = fail(state, lockout, now);
+    return locked === undefined ? { status: 'invalid' } : { status: 'locked', lockedUntil: locked, locked: true };
+  }
+
   async deleteDeviceChallenges(userId: string, deviceId: string): Promise<void> {
     const challenges = this.users.get(userId)?.challenges;
     if (!challenges) return;
@@ -311,8 +344,9 @@ function countIn(window: Window | undefined, windowMs: number, now: number): Win
   return window && window.endsAt > now ? window : { count: 0, endsAt: now + windowMs };
 }
 
+/** Byte for byte, as the Lua `same` does: whatever encoding the caller's hashes are in. */
 function sameHash(stored: string, candidate: string): boolean {
-  const a = Buffer.from(stored, 'hex');
-  const b = Buffer.from(candidate, 'hex');
+  const a = Buffer.from(stored);
+  const b = Buffer.from(candidate);
   return a.length === b.length && timingSafeEqual(a, b);
 }

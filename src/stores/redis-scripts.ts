@@ -265,6 +265,44 @@ redis.call('DEL', KEYS[2])
 return {'ok'}
 `;
 
+/** KEYS: recovery codes. ARGV: the new set's hashes (none: no codes). */
+export const REPLACE_RECOVERY_CODES = `
+redis.call('DEL', KEYS[1])
+if #ARGV > 0 then redis.call('SADD', KEYS[1], unpack(ARGV)) end
+return 1
+`;
+
+/** KEYS: recovery codes. → how many are left. */
+export const COUNT_RECOVERY_CODES = `return redis.call('SCARD', KEYS[1])`;
+
+/**
+ * KEYS: recovery codes, failures, lock. ARGV: hash, threshold, windowMs, durationMs, now.
+ * → {'ok', remaining} | {'invalid'} | {'locked', until, justLocked}
+ *
+ * Every stored hash is compared in constant time, with no early exit, so a
+ * guess takes as long whether and wherever it matches. SISMEMBER would do
+ * as well, since a hash is an HMAC whose timing tells nothing of a code
+ * without the secret; but that leans on how the caller hashed, and the set
+ * (a dozen codes) costs nothing to walk.
+ */
+export const USE_RECOVERY_CODE = LOCKOUT + SAME + `
+local now = tonumber(ARGV[5])
+local untilMs = lockedUntil(KEYS[3], now)
+if untilMs then return {'locked', untilMs, 0} end
+local match = nil
+for _, stored in ipairs(redis.call('SMEMBERS', KEYS[1])) do
+  if same(stored, ARGV[1]) then match = stored end
+end
+if match then
+  redis.call('SREM', KEYS[1], match)
+  redis.call('DEL', KEYS[2])
+  return {'ok', redis.call('SCARD', KEYS[1])}
+end
+local locked = fail(KEYS[2], KEYS[3], now, tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4]))
+if locked then return {'locked', locked, 1} end
+return {'invalid'}
+`;
+
 /** KEYS: lock. ARGV: now. → lockedUntil, or false. */
 export const GET_LOCK = `
 local lockedUntil = tonumber(redis.call('GET', KEYS[1]))

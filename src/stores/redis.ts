@@ -13,6 +13,7 @@ import type {
   LockoutRule,
   MfaStore,
   NewDeviceRecord,
+  RecoveryResult,
   ResendResult,
   SendQuota,
   SendResult,
@@ -88,6 +89,7 @@ export class RedisMfaStore implements MfaStore {
       lock: `${tag}:lock`,
       deviceChallenges: (deviceId: string) => `${tag}:device-challenges:${deviceId}`,
       stamp: `${tag}:stamp`,
+      recovery: `${tag}:recovery`,
     };
   }
 
@@ -211,6 +213,23 @@ export class RedisMfaStore implements MfaStore {
 
   async deleteChallenge(userId: string, challengeId: string): Promise<void> {
     await this.run(SCRIPTS.DELETE_KEYS, [this.keys(userId).challenge(challengeId)]);
+  }
+
+  async replaceRecoveryCodes(userId: string, hashes: string[]): Promise<void> {
+    await this.run(SCRIPTS.REPLACE_RECOVERY_CODES, [this.keys(userId).recovery], hashes);
+  }
+
+  async countRecoveryCodes(userId: string): Promise<number> {
+    return Number(await this.run(SCRIPTS.COUNT_RECOVERY_CODES, [this.keys(userId).recovery]));
+  }
+
+  async useRecoveryCode(userId: string, hash: string, lockout: LockoutRule, now: number): Promise<RecoveryResult> {
+    const keys = this.keys(userId);
+    const reply = (await this.run(SCRIPTS.USE_RECOVERY_CODE, [keys.recovery, keys.failures, keys.lock], [
+      hash, lockout.threshold, lockout.windowMs, lockout.durationMs, now,
+    ])) as [string, number?, number?];
+    if (reply[0] === 'ok') return { status: 'ok', remaining: Number(reply[1]) };
+    return reply[0] === 'locked' ? lockedReply(reply) : { status: 'invalid' };
   }
 
   async deleteDeviceChallenges(userId: string, deviceId: string): Promise<void> {

@@ -110,6 +110,12 @@ export type TotpStepResult =
   /** `locked` tells whether this very call (a replay) set the lock. */
   | { status: 'locked'; lockedUntil: number; locked: boolean };
 
+export type RecoveryResult =
+  | { status: 'ok'; remaining: number }
+  | { status: 'invalid' }
+  /** `locked` tells whether this very call (a miss) set the lock. */
+  | { status: 'locked'; lockedUntil: number; locked: boolean };
+
 export interface MfaStore {
   /** The user's devices in their order (ties by creation, then id). */
   listDevices(userId: string): Promise<DeviceRecord[]>;
@@ -202,6 +208,22 @@ export interface MfaStore {
    * sets `data.lastStep` to `step`, forgets the user's counted failures, ok.
    */
   useTotpStep(userId: string, deviceId: string, step: number, status: DeviceStatus, lockout: LockoutRule, now: number): Promise<TotpStepResult>;
+
+  /**
+   * Replaces the user's recovery codes, given only as their hashes, with
+   * exactly `hashes` (none: the user has no codes): the old set stops
+   * working at once.
+   */
+  replaceRecoveryCodes(userId: string, hashes: string[]): Promise<void>;
+  /** How many of the user's recovery codes are still unused. */
+  countRecoveryCodes(userId: string): Promise<number>;
+  /**
+   * One recovery code, given as its hash: refused when the user is locked;
+   * on a match (compared in constant time) removes that hash, so that the
+   * code answers once, and forgets the user's counted failures; a miss
+   * counts a failure, locking the user per `lockout`.
+   */
+  useRecoveryCode(userId: string, hash: string, lockout: LockoutRule, now: number): Promise<RecoveryResult>;
 
   /**
    * Removes every challenge sent to the device (it was blocked or removed),

@@ -7,6 +7,8 @@ const HASH_A = 'a1'.repeat(32);
 const HASH_B = 'b2'.repeat(32);
 // What a TOTP device keeps: a sealed secret, opaque to the store.
 const SEALED = 'v1.sealed.7Hq2bXw/opaque+bytes==';
+// Recovery codes as the store sees them: opaque hashes, never a code.
+const RECOVERY = ['rc.hmac.Q2xZ-1', 'rc.hmac.Q2xZ-2', 'rc.hmac.Q2xZ-3', 'rc.hmac.Q2xZ-4'] as const;
 
 let counter = 0;
 function device(userId: string, overrides: Partial<NewDeviceRecord> = {}): NewDeviceRecord {
@@ -460,6 +462,54 @@ export function storeConformance(name: string, make: () => Promise<StoreFixture>
       });
     });
 
+    describe('recovery codes', () => {
+      const [R1, R2, R3, R4] = RECOVERY;
+
+      it('replaces the whole set, counts what is left, and each hash answers once', async () => {
+        expect(await store.countRecoveryCodes(user)).toBe(0);
+        await store.replaceRecoveryCodes(user, [R1, R2, R3]);
+        expect(await store.countRecoveryCodes(user)).toBe(3);
+        expect(await store.useRecoveryCode(user, R2, LOCK, now)).toEqual({ status: 'ok', remaining: 2 });
+        expect(await store.useRecoveryCode(user, R2, LOCK, now)).toEqual({ status: 'invalid' });
+        expect(await store.countRecoveryCodes(user)).toBe(2);
+        // Another user's codes are their own.
+        expect(await store.useRecoveryCode(`other-${user}`, R1, LOCK, now)).toEqual({ status: 'invalid' });
+        expect(await store.countRecoveryCodes(`other-${user}`)).toBe(0);
+
+        // A new set voids the old one at once, unused codes and all.
+        await store.replaceRecoveryCodes(user, [R4, R4]);
+        expect(await store.countRecoveryCodes(user)).toBe(1);
+        expect(await store.useRecoveryCode(user, R1, LOCK, now)).toEqual({ status: 'invalid' });
+        expect(await store.useRecoveryCode(user, R4, LOCK, now)).toEqual({ status: 'ok', remaining: 0 });
+        expect(await store.countRecoveryCodes(user)).toBe(0);
+        await store.replaceRecoveryCodes(user, [R3]);
+        await store.replaceRecoveryCodes(user, []);
+        expect(await store.countRecoveryCodes(user)).toBe(0);
+        expect(await store.useRecoveryCode(user, R3, LOCK, now)).toEqual({ status: 'invalid' });
+      });
+
+      it('matches the whole hash only: a prefix, a longer string or another case is a miss', async () => {
+        const rule = { ...LOCK, threshold: 100 };
+        await store.replaceRecoveryCodes(user, [HASH_A]);
+        for (const near of [HASH_A.slice(0, -2), `${HASH_A}00`, HASH_A.toUpperCase(), `${HASH_A.slice(0, -1)}2`, '']) {
+          expect(await store.useRecoveryCode(user, near, rule, now), near).toEqual({ status: 'invalid' });
+        }
+        expect(await store.useRecoveryCode(user, HASH_A, rule, now)).toEqual({ status: 'ok', remaining: 0 });
+      });
+
+      it('a miss counts a failure, shared with wrong codes, and locks; a match forgets them; nothing is used while locked', async () => {
+        await store.replaceRecoveryCodes(user, [R1, R2]);
+        expect(await store.recordFailure(user, LOCK, now)).toEqual({ status: 'counted' });
+        expect(await store.useRecoveryCode(user, R3, LOCK, now)).toEqual({ status: 'invalid' });
+        expect(await store.useRecoveryCode(user, R1, LOCK, now)).toEqual({ status: 'ok', remaining: 1 });
+        for (let i = 0; i < LOCK.threshold - 1; i++) expect(await store.useRecoveryCode(user, R3, LOCK, now)).toEqual({ status: 'invalid' });
+        expect(await store.useRecoveryCode(user, R3, LOCK, now + 5)).toEqual({ status: 'locked', lockedUntil: now + 5 + LOCK.durationMs, locked: true });
+        expect(await store.useRecoveryCode(user, R2, LOCK, now + 6)).toEqual({ status: 'locked', lockedUntil: now + 5 + LOCK.durationMs, locked: false });
+        expect(await store.countRecoveryCodes(user)).toBe(1);
+        expect(await store.useRecoveryCode(user, R2, LOCK, now + 5 + LOCK.durationMs)).toEqual({ status: 'ok', remaining: 0 });
+      });
+    });
+
     describe('under a burst of parallel requests', () => {
       it('50 parallel right answers: exactly one succeeds', async () => {
         const c = challenge(user, now, { maxAttempts: 100 });
@@ -505,6 +555,24 @@ export function storeConformance(name: string, make: () => Promise<StoreFixture>
         expect(results.filter((r) => r.status === 'replayed')).toHaveLength(LOCK.threshold - 1);
         expect(results.filter((r) => r.status === 'locked' && r.locked)).toHaveLength(1);
         expect(results.filter((r) => r.status === 'locked')).toHaveLength(50 - LOCK.threshold + 1);
+      });
+
+      it('50 parallel uses of one recovery code: exactly one ok', async () => {
+        await store.replaceRecoveryCodes(user, [...RECOVERY]);
+        const rule = { ...LOCK, threshold: 1_000 };
+        const results = await Promise.all(Array.from({ length: 50 }, () => store.useRecoveryCode(user, RECOVERY[0], rule, now)));
+        expect(results.filter((r) => r.status === 'ok')).toEqual([{ status: 'ok', remaining: RECOVERY.length - 1 }]);
+        expect(results.filter((r) => r.status === 'invalid')).toHaveLength(49);
+        expect(await store.countRecoveryCodes(user)).toBe(RECOVERY.length - 1);
+      });
+
+      it('50 parallel wrong recovery codes lock the user exactly once', async () => {
+        await store.replaceRecoveryCodes(user, [RECOVERY[0]]);
+        const results = await Promise.all(Array.from({ length: 50 }, () => store.useRecoveryCode(user, RECOVERY[1], LOCK, now)));
+        expect(results.filter((r) => r.status === 'invalid')).toHaveLength(LOCK.threshold - 1);
+        expect(results.filter((r) => r.status === 'locked' && r.locked)).toHaveLength(1);
+        expect(results.filter((r) => r.status === 'locked')).toHaveLength(50 - LOCK.threshold + 1);
+        expect(await store.countRecoveryCodes(user)).toBe(1);
       });
 
       it('50 parallel recordFailure calls lock the user exactly once', async () => {

@@ -115,6 +115,21 @@ describe('MemoryMfaStore sweep', () => {
     }
   });
 
+  it('keeps a user who has recovery codes and nothing else', async () => {
+    const store = new MemoryMfaStore();
+    try {
+      await store.replaceRecoveryCodes('u1', ['rc.hmac.1', 'rc.hmac.2']);
+      store.sweep(Date.now() + 86_400_000);
+      expect(await store.countRecoveryCodes('u1')).toBe(2);
+      // Once the last code is used, nothing holds the user.
+      for (const hash of ['rc.hmac.1', 'rc.hmac.2']) await store.useRecoveryCode('u1', hash, { threshold: 5, windowMs: 1000, durationMs: 1000 }, Date.now());
+      store.sweep(Date.now() + 86_400_000);
+      expect(users(store).has('u1')).toBe(false);
+    } finally {
+      store.close();
+    }
+  });
+
   it("runs on its own timer, which does not keep the process alive", () => {
     const store = new MemoryMfaStore();
     try {
