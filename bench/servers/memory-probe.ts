@@ -9,22 +9,21 @@
 import { randomBytes } from 'node:crypto';
 import passport from 'passport';
 import { createClient, type RedisClientType } from 'redis';
-import { mfa, MemoryMfaStore, RedisMfaStore, type DeviceRecord, type MfaStore } from '../../src/index.js';
+import { mfa, MemoryMfaStore, RedisMfaStore, type MfaStore, type NewDeviceRecord } from '../../src/index.js';
 import { serveCommands } from '../lib/server.js';
 import { sleep } from '../lib/stats.js';
 
 const SECRET = 'bench-secret-that-is-at-least-32-bytes-long!!';
 const quiet = { info: () => {}, warn: () => {}, error: (m: string, e?: unknown) => console.error(m, e) };
 
-function device(userId: string, now: number): DeviceRecord {
+function device(userId: string, now: number): NewDeviceRecord {
   return {
     id: `d-${userId}`,
     userId,
     type: 'email',
-    email: `${userId}@bench.test`,
+    data: { email: `${userId}@bench.test` },
     nickname: null,
     status: 'ACTIVE',
-    isDefault: true,
     createdAt: now,
     updatedAt: now,
     activatedAt: now,

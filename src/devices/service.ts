@@ -7,13 +7,14 @@ import type { ResolvedLimits } from '../config/resolved.js';
 import type { Challenge, ChallengeService } from '../otp/challenges.js';
 import { newId } from '../otp/code.js';
 import type { SecurityStamps } from '../policy/stamps.js';
-import type { DeviceRecord, DeviceStatus, MfaStore } from '../stores/types.js';
+import type { DeviceRecord, DeviceStatus, DeviceType, MfaStore } from '../stores/types.js';
+import { emailOf } from './email.js';
 
 /** An authentication device as the app and the API see it. */
 export interface Device {
   id: string;
   userId: string;
-  type: 'email';
+  type: DeviceType;
   email: string;
   /** The address with most of it hidden, for pages shown before sign-on completes. */
   maskedEmail: string;
@@ -38,7 +39,7 @@ export interface RemoveOptions {
 
 export interface DeviceUpdate {
   nickname?: unknown;
-  /** true makes this device the default one. */
+  /** true makes this device the default one: it moves to the front of the user's list. */
   default?: boolean;
 }
 
@@ -56,16 +57,17 @@ export class DeviceService {
   ) {}
 
   async list(userId: string): Promise<Device[]> {
-    return (await this.store.listDevices(userId)).map(toDevice);
+    const records = await this.store.listDevices(userId);
+    return records.map((d) => toDevice(d, records));
   }
 
   async get(userId: string, deviceId: string): Promise<Device> {
-    return toDevice(await this.record(userId, deviceId));
+    return this.view(await this.record(userId, deviceId));
   }
 
-  /** All devices, the default one first. */
+  /** All devices in the user's order: the first active one is the default. */
   async records(userId: string): Promise<DeviceRecord[]> {
-    return (await this.store.listDevices(userId)).sort((a, b) => Number(b.isDefault) - Number(a.isDefault));
+    return this.store.listDevices(userId);
   }
 
   /**
@@ -97,26 +99,26 @@ export class DeviceService {
     const email = parseEmailAddress(input.email);
     const nickname = parseNickname(input.nickname);
     const now = this.now();
-    const existing = (await this.store.listDevices(userId)).find((d) => d.email.toLowerCase() === email.toLowerCase());
+    const existing = (await this.store.listDevices(userId)).find((d) => emailOf(d).toLowerCase() === email.toLowerCase());
     if (existing && existing.status !== 'ACTIVATION_REQUIRED') throw new DeviceExistsError();
 
     let device = existing;
     if (!device) {
-      device = {
+      await this.stamps.renew(userId);
+      const inserted = await this.store.insertDevice({
         id: newId(),
         userId,
         type: 'email',
-        email,
+        data: { email },
         nickname,
         status: 'ACTIVATION_REQUIRED',
-        isDefault: false,
         createdAt: now,
         updatedAt: now,
         activatedAt: null,
         activationChallengeId: null,
-      };
-      await this.stamps.renew(userId);
-      if (!(await this.store.insertDevice(device, this.limits.maxDevices))) throw new LimitExceededError(this.limits.maxDevices);
+      }, this.limits.maxDevices);
+      if (!inserted) throw new LimitExceededError(this.limits.maxDevices);
+      device = inserted;
       this.events.publish('device.created', userId, context, { deviceId: device.id });
     } else if (device.activationChallengeId) {
       await this.challenges.cancel(userId, device.activationChallengeId);
@@ -135,7 +137,7 @@ export class DeviceService {
       ...(existing && nickname !== null ? { nickname } : {}),
     });
     if (!updated) throw new NotFoundError('No such authentication method.', 'device');
-    return { device: toDevice(updated), challenge };
+    return { device: await this.view(updated), challenge };
   }
 
   /**
@@ -147,52 +149,51 @@ export class DeviceService {
     const email = parseEmailAddress(input.email);
     const nickname = parseNickname(input.nickname);
     const now = this.now();
-    if ((await this.store.listDevices(userId)).some((d) => d.email.toLowerCase() === email.toLowerCase())) throw new DeviceExistsError();
-    const device: DeviceRecord = {
+    if ((await this.store.listDevices(userId)).some((d) => emailOf(d).toLowerCase() === email.toLowerCase())) throw new DeviceExistsError();
+    await this.stamps.renew(userId);
+    // Last in the user's order: the default only when the user has no other active method.
+    const device = await this.store.insertDevice({
       id: newId(),
       userId,
       type: 'email',
-      email,
+      data: { email },
       nickname,
       status: 'ACTIVE',
-      isDefault: false,
       createdAt: now,
       updatedAt: now,
       activatedAt: now,
       activationChallengeId: null,
-    };
-    await this.stamps.renew(userId);
-    if (!(await this.store.insertDevice(device, this.limits.maxDevices))) throw new LimitExceededError(this.limits.maxDevices);
-    device.isDefault = await this.store.setDefaultDevice(userId, device.id, true);
+    }, this.limits.maxDevices);
+    if (!device) throw new LimitExceededError(this.limits.maxDevices);
     this.events.publish('device.created', userId, context, { deviceId: device.id });
     this.events.publish('device.activated', userId, context, { deviceId: device.id });
     await this.notify(userId, 'device-added', device, device.id, context);
-    return toDevice(device);
+    return this.view(device);
   }
 
   /** A blocked device gets no codes, and codes already sent to it stop working, until it is unblocked. */
   async block(userId: string, deviceId: string, context: RequestContext = {}): Promise<Device> {
     const device = await this.record(userId, deviceId);
-    if (device.status === 'BLOCKED') return toDevice(device);
+    if (device.status === 'BLOCKED') return this.view(device);
     await this.stamps.renew(userId);
     const blocked = await this.store.updateDevice(userId, deviceId, { status: 'BLOCKED', updatedAt: this.now() });
     if (!blocked) throw new NotFoundError('No such authentication method.', 'device');
     // Codes already sent must not come back to life should the device be unblocked.
     await this.store.deleteDeviceChallenges(userId, deviceId);
     this.events.publish('device.blocked', userId, context, { deviceId });
-    return toDevice(blocked);
+    return this.view(blocked);
   }
 
   /** Back to ACTIVE, or to ACTIVATION_REQUIRED for a device that was never activated. */
   async unblock(userId: string, deviceId: string, context: RequestContext = {}): Promise<Device> {
     const device = await this.record(userId, deviceId);
-    if (device.status !== 'BLOCKED') return toDevice(device);
+    if (device.status !== 'BLOCKED') return this.view(device);
     const status = device.activatedAt === null ? 'ACTIVATION_REQUIRED' : 'ACTIVE';
     await this.stamps.renew(userId);
     const unblocked = await this.store.updateDevice(userId, deviceId, { status, updatedAt: this.now() });
     if (!unblocked) throw new NotFoundError('No such authentication method.', 'device');
     this.events.publish('device.unblocked', userId, context, { deviceId });
-    return toDevice(unblocked);
+    return this.view(unblocked);
   }
 
   /** Removes every device of the user (an admin resetting a user who lost all of them). */
@@ -233,10 +234,10 @@ export class DeviceService {
       updatedAt: now,
     });
     if (!activated) throw new NotFoundError('No such authentication method.', 'device');
-    activated.isDefault = await this.store.setDefaultDevice(userId, deviceId, true);
+    await this.keepDefault(userId, deviceId);
     this.events.publish('device.activated', userId, context, { deviceId });
     await this.notify(userId, 'device-added', activated, deviceId, context);
-    return toDevice(activated);
+    return this.view(activated);
   }
 
   async update(userId: string, deviceId: string, update: DeviceUpdate, context: RequestContext = {}): Promise<Device> {
@@ -248,17 +249,17 @@ export class DeviceService {
     }
     if (update.default === true) {
       if (device.status !== 'ACTIVE') throw new ValidationError('Only an active method can be the default.', 'default');
-      await this.store.setDefaultDevice(userId, deviceId);
-      device.isDefault = true;
+      await this.move(userId, deviceId, 'first');
       this.events.publish('device.default', userId, context, { deviceId });
     }
-    return toDevice(device);
+    return this.view(device);
   }
 
   /**
-   * Removes a device; when it was the default, the oldest active one takes
-   * over. The user's last active method stays unless `allowLast`: without
-   * it, the account would sign on with the password alone, or pair anew.
+   * Removes a device; when it was the default, the next active one in the
+   * user's order takes over. The user's last active method stays unless
+   * `allowLast`: without it, the account would sign on with the password
+   * alone, or pair anew.
    */
   async remove(userId: string, deviceId: string, context: RequestContext = {}, options: RemoveOptions = {}): Promise<void> {
     await this.record(userId, deviceId);
@@ -270,12 +271,40 @@ export class DeviceService {
       throw new ValidationError('This is your only method: add another one before you remove it.', 'device');
     }
     await this.store.deleteDeviceChallenges(userId, deviceId);
-    if (removed.isDefault) {
-      const [next] = (await this.store.listDevices(userId)).filter((d) => d.status === 'ACTIVE');
-      if (next) await this.store.setDefaultDevice(userId, next.id);
-    }
     this.events.publish('device.removed', userId, context, { deviceId });
-    if (removed.status === 'ACTIVE') await this.notify(userId, 'device-removed', removed, null, context, removed.email);
+    if (removed.status === 'ACTIVE') await this.notify(userId, 'device-removed', removed, null, context, emailOf(removed));
+  }
+
+  /** The device as the app sees it: whether it is the default depends on the user's other devices. */
+  private async view(record: DeviceRecord): Promise<Device> {
+    return toDevice(record, await this.store.listDevices(record.userId));
+  }
+
+  /**
+   * A device just activated that would come first among the active ones (a
+   * pairing begun before the user's current default, finished late) moves to
+   * the end of the list: activating a method never takes the default from
+   * the one the user has.
+   */
+  private async keepDefault(userId: string, deviceId: string): Promise<void> {
+    const active = (await this.store.listDevices(userId)).filter((d) => d.status === 'ACTIVE');
+    if (active.length > 1 && active[0]!.id === deviceId) await this.move(userId, deviceId, 'last');
+  }
+
+  /**
+   * Moves the device to the front or the end of the user's list. The store
+   * takes only a whole order, and refuses one made from a list that changed
+   * before it was written (a device added or removed meanwhile): read the
+   * list again and retry.
+   */
+  private async move(userId: string, deviceId: string, place: 'first' | 'last'): Promise<void> {
+    for (let tries = 0; tries < 3; tries++) {
+      const ids = (await this.store.listDevices(userId)).map((d) => d.id);
+      if (!ids.includes(deviceId)) throw new NotFoundError('No such authentication method.', 'device');
+      const others = ids.filter((id) => id !== deviceId);
+      if (await this.store.orderDevices(userId, place === 'first' ? [deviceId, ...others] : [...others, deviceId])) return;
+    }
+    throw new Error(`express-mfa: the devices of user ${userId} kept changing while they were being ordered; try again.`);
   }
 
   private async pendingActivation(userId: string, deviceId: string): Promise<DeviceRecord> {
@@ -299,9 +328,9 @@ export class DeviceService {
   ): Promise<void> {
     const recipients = (await this.store.listDevices(userId))
       .filter((d) => d.status === 'ACTIVE' && d.id !== exceptId)
-      .map((d) => d.email);
+      .map(emailOf);
     if (alsoTo) recipients.push(alsoTo);
-    const data = { address: changed.email, nickname: changed.nickname, at: new Date(this.now()) };
+    const data = { address: emailOf(changed), nickname: changed.nickname, at: new Date(this.now()) };
     await Promise.all(
       [...new Set(recipients)].map((to) =>
         this.sender.send(kind, to, data, context.locale).catch((error) => this.logger.error(`could not send the ${kind} notice for user ${userId}`, error)),
@@ -320,16 +349,17 @@ function parseNickname(input: unknown): string | null {
   return nickname === '' ? null : nickname;
 }
 
-export function toDevice(record: DeviceRecord): Device {
+/** `all`: the user's devices in their order, in which the first active one is the default. */
+function toDevice(record: DeviceRecord, all: DeviceRecord[]): Device {
   return {
     id: record.id,
     userId: record.userId,
     type: record.type,
-    email: record.email,
-    maskedEmail: maskEmailAddress(record.email),
+    email: emailOf(record),
+    maskedEmail: maskEmailAddress(emailOf(record)),
     nickname: record.nickname,
     status: record.status,
-    default: record.isDefault,
+    default: record.status === 'ACTIVE' && all.find((d) => d.status === 'ACTIVE')?.id === record.id,
     createdAt: new Date(record.createdAt),
     updatedAt: new Date(record.updatedAt),
     activatedAt: record.activatedAt === null ? null : new Date(record.activatedAt),

@@ -1,5 +1,6 @@
 import type { Request } from 'express';
 import { maskEmailAddress } from '../delivery/address.js';
+import { emailOf } from '../devices/email.js';
 import type { DeviceRecord } from '../stores/types.js';
 
 /** The library's own key in req.session. */
@@ -42,7 +43,7 @@ export interface DeviceChoice {
 }
 
 export function deviceChoice(device: DeviceRecord): DeviceChoice {
-  const masked = maskEmailAddress(device.email);
+  const masked = maskEmailAddress(emailOf(device));
   return { id: device.id, label: device.nickname ? `${device.nickname} (${masked})` : masked };
 }
 

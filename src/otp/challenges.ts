@@ -3,7 +3,8 @@ import { maskEmailAddress } from '../delivery/address.js';
 import { LockedError, MfaError, NotFoundError, OtpError, RateLimitError, ValidationError } from '../errors.js';
 import type { EventBus, RequestContext } from '../events.js';
 import type { ResolvedEmailMethod, ResolvedLimits } from '../config/resolved.js';
-import type { ChallengePurpose, ChallengeRecord, DeviceRecord, MfaStore } from '../stores/types.js';
+import { emailOf } from '../devices/email.js';
+import type { ChallengePurpose, ChallengeRecord, DeviceRecord, DeviceStatus, MfaStore } from '../stores/types.js';
 import { createHmac } from 'node:crypto';
 import { generateCode, hashCode, newId, normalizeCode } from './code.js';
 
@@ -35,7 +36,8 @@ export class ChallengeService {
 
   /** Sends a fresh code to the device for `purpose`. */
   async start(device: DeviceRecord, purpose: ChallengePurpose, context: RequestContext = {}): Promise<Challenge> {
-    usable(device, purpose);
+    const deviceStatus = deviceStatusFor(purpose);
+    usable(device, deviceStatus);
     const now = this.now();
     await this.recipientQuota(device, purpose, now);
     const id = newId();
@@ -45,13 +47,13 @@ export class ChallengeService {
       userId: device.userId,
       deviceId: device.id,
       purpose,
+      deviceStatus,
       hash: hashCode(this.secret, { userId: device.userId, challengeId: id, purpose }, code),
       attempts: 0,
       maxAttempts: this.method.attemptsPerCode,
       createdAt: now,
       sentAt: now,
       expiresAt: now + this.method.otpLifetimeMs,
-      used: false,
     };
     const sent = await this.store.createChallenge(record, this.ttl(), this.quota(), now);
     if (!sent.ok) {
@@ -66,7 +68,7 @@ export class ChallengeService {
     const now = this.now();
     const current = await this.store.getChallenge(device.userId, challengeId);
     if (!current || current.deviceId !== device.id) throw new NotFoundError('This sign-on has ended. Please sign on again.', 'ended');
-    usable(device, current.purpose);
+    usable(device, current.deviceStatus);
     await this.recipientQuota(device, current.purpose, now);
     const code = generateCode(this.method.otpLength);
     const hash = hashCode(this.secret, { userId: device.userId, challengeId, purpose: current.purpose }, code);
@@ -154,7 +156,7 @@ export class ChallengeService {
    */
   private async recipientQuota(device: DeviceRecord, purpose: ChallengePurpose, now: number): Promise<void> {
     if (purpose !== 'pairing') return;
-    const recipient = createHmac('sha256', this.secret).update(`recipient\0${mailbox(device.email)}`).digest('base64url');
+    const recipient = createHmac('sha256', this.secret).update(`recipient\0${mailbox(emailOf(device))}`).digest('base64url');
     const counted = await this.store.consumeQuota('recipient', recipient, { limit: this.limits.recipientSendLimit, windowMs: this.limits.sendWindowMs }, now);
     if (!counted.ok) throw new RateLimitError('SEND_LIMIT_EXCEEDED', seconds('retryAfterMs' in counted ? counted.retryAfterMs : this.limits.sendWindowMs));
   }
@@ -167,7 +169,7 @@ export class ChallengeService {
     undo: () => Promise<void>,
   ): Promise<void> {
     try {
-      await this.sender.send(EMAIL_KIND[record.purpose], device.email, {
+      await this.sender.send(EMAIL_KIND[record.purpose], emailOf(device), {
         code,
         minutes: Math.round(this.method.otpLifetimeMs / 60_000),
         purpose: record.purpose,
@@ -180,8 +182,8 @@ export class ChallengeService {
     this.events.publish('otp.sent', record.userId, context, { deviceId: device.id, reason: record.purpose });
   }
 
-  // A used or expired record is kept a little past its expiry, so that a late
-  // answer is told "expired" rather than "unknown".
+  // An expired record is kept a little past its expiry, so that a late answer
+  // is told "expired" rather than "unknown". A used one is gone at once.
   private ttl(): number {
     return this.method.otpLifetimeMs + 5 * 60_000;
   }
@@ -222,9 +224,18 @@ function mailbox(address: string): string {
   return plus > 0 && plus < at ? lower.slice(0, plus) + lower.slice(at) : lower;
 }
 
-/** A code goes only to a device in the state its purpose needs: never to a blocked one. */
-function usable(device: DeviceRecord, purpose: ChallengePurpose): void {
-  if (device.status !== (purpose === 'pairing' ? 'ACTIVATION_REQUIRED' : 'ACTIVE')) {
+/**
+ * The status a device must be in for a code of this purpose to count: a
+ * pairing code proves a device that is not active yet, any other code needs
+ * an active one. Decided here once; the store only compares.
+ */
+function deviceStatusFor(purpose: ChallengePurpose): DeviceStatus {
+  return purpose === 'pairing' ? 'ACTIVATION_REQUIRED' : 'ACTIVE';
+}
+
+/** A code goes only to a device in the status its challenge needs: never to a blocked one. */
+function usable(device: DeviceRecord, status: DeviceStatus): void {
+  if (device.status !== status) {
     throw new ValidationError('This method cannot receive codes right now.', 'deviceId');
   }
 }
@@ -233,14 +244,15 @@ function seconds(ms: number): number {
   return Math.max(1, Math.ceil(ms / 1000));
 }
 
+/** A challenge whose code was just sent, waiting for its answer. */
 function view(record: ChallengeRecord, device: DeviceRecord): Challenge {
   return {
     id: record.id,
     userId: record.userId,
     deviceId: record.deviceId,
     purpose: record.purpose,
-    status: record.used ? 'COMPLETED' : 'OTP_REQUIRED',
+    status: 'OTP_REQUIRED',
     expiresAt: new Date(record.expiresAt),
-    sentTo: maskEmailAddress(device.email),
+    sentTo: maskEmailAddress(emailOf(device)),
   };
 }

@@ -27,7 +27,7 @@ export async function evaluatePolicy<User>(policy: ResolvedPolicy<User>, input: 
   if (policy.skip && (await policy.skip(input.user, input.request)) === true) return { action: 'skip', reason: 'skip' };
   if (policy.skipNetworks && input.ip && inNetworks(policy.skipNetworks, input.ip)) return { action: 'skip', reason: 'network' };
   const all = await input.devices();
-  const devices = all.filter((d) => d.status === 'ACTIVE' && policy.methods.includes(d.type));
+  const devices = all.filter((d) => d.status === 'ACTIVE' && policy.methods.some((m) => m === d.type));
   // A blocked device means an administrator stepped in: a password alone must not pair another one, nor get past.
   const blocked = all.some((d) => d.status === 'BLOCKED');
   // "Verified recently" vouches for a method the user still has; it never stands in for a missing or blocked one.

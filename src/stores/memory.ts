@@ -1,14 +1,20 @@
 import { timingSafeEqual } from 'node:crypto';
+import { byOrder } from './order.js';
 import type {
   AttemptResult,
   ChallengeRecord,
   DevicePatch,
   DeviceRecord,
+  DeviceStatus,
+  FailureResult,
   LockoutRule,
   MfaStore,
+  NewDeviceRecord,
+  RecoveryResult,
   ResendResult,
   SendQuota,
   SendResult,
+  TotpStepResult,
 } from './types.js';
 
 interface Window {
@@ -23,6 +29,8 @@ interface UserState {
   failures?: Window;
   lockedUntil?: number;
   stamp?: string;
+  /** Hashes of the unused recovery codes; never empty (no codes: undefined). */
+  recoveryCodes?: string[];
 }
 
 export interface MemoryMfaStoreOptions {
@@ -50,7 +58,7 @@ export class MemoryMfaStore implements MfaStore {
     clearInterval(this.timer);
   }
 
-  /** Drops expired challenges, windows and locks, and users left with nothing. */
+  /** Drops expired challenges, windows and locks, and users left with nothing (no devices, no recovery codes…). */
   sweep(now: number): void {
     for (const [userId, state] of this.users) {
       for (const [id, entry] of state.challenges) if (entry.dropAt <= now) state.challenges.delete(id);
@@ -63,7 +71,8 @@ export class MemoryMfaStore implements MfaStore {
         !state.sends &&
         !state.failures &&
         state.lockedUntil === undefined &&
-        state.stamp === undefined
+        state.stamp === undefined &&
+        !state.recoveryCodes
       ) {
         this.users.delete(userId);
       }
@@ -92,7 +101,7 @@ export class MemoryMfaStore implements MfaStore {
 
   async listDevices(userId: string): Promise<DeviceRecord[]> {
     const devices = this.users.get(userId)?.devices;
-    return devices ? [...devices.values()].map(copy).sort(byCreation) : [];
+    return devices ? [...devices.values()].map(copy).sort(byOrder) : [];
   }
 
   async getDevice(userId: string, deviceId: string): Promise<DeviceRecord | null> {
@@ -100,11 +109,14 @@ export class MemoryMfaStore implements MfaStore {
     return device ? copy(device) : null;
   }
 
-  async insertDevice(device: DeviceRecord, maxDevices: number): Promise<boolean> {
+  async insertDevice(device: NewDeviceRecord, maxDevices: number): Promise<DeviceRecord | null> {
     const state = this.state(device.userId);
-    if (state.devices.size >= maxDevices) return false;
-    state.devices.set(device.id, copy(device));
-    return true;
+    if (state.devices.size >= maxDevices) return null;
+    const order = Math.max(-1, ...[...state.devices.values()].map((d) => d.order)) + 1;
+    // A copy; `data` through JSON, as a shared store keeps it, so that what JSON cannot hold fails or changes here too.
+    const stored: DeviceRecord = { ...device, data: JSON.parse(JSON.stringify(device.data)) as DeviceRecord['data'], order };
+    state.devices.set(device.id, stored);
+    return copy(stored);
   }
 
   async updateDevice(userId: string, deviceId: string, patch: DevicePatch): Promise<DeviceRecord | null> {
@@ -114,12 +126,11 @@ export class MemoryMfaStore implements MfaStore {
     return copy(device);
   }
 
-  async setDefaultDevice(userId: string, deviceId: string, onlyIfNone = false): Promise<boolean> {
-    const devices = this.users.get(userId)?.devices;
-    const target = devices?.get(deviceId);
-    if (!devices || !target) return false;
-    if (onlyIfNone && [...devices.values()].some((d) => d.isDefault)) return target.isDefault;
-    for (const device of devices.values()) device.isDefault = device === target;
+  async orderDevices(userId: string, ids: string[]): Promise<boolean> {
+    const devices = this.users.get(userId)?.devices ?? new Map<string, DeviceRecord>();
+    const permutation = ids.length === devices.size && new Set(ids).size === ids.length && ids.every((id) => devices.has(id));
+    if (!permutation) return false;
+    ids.forEach((id, order) => (devices.get(id)!.order = order));
     return true;
   }
 
@@ -134,7 +145,8 @@ export class MemoryMfaStore implements MfaStore {
 
   async createChallenge(challenge: ChallengeRecord, ttlMs: number, quota: SendQuota, now: number): Promise<SendResult> {
     const state = this.state(challenge.userId);
-    if (state.lockedUntil !== undefined && state.lockedUntil > now) return { ok: false, lockedUntil: state.lockedUntil };
+    const until = lockedUntil(state, now);
+    if (until !== undefined) return { ok: false, lockedUntil: until };
     const counted = countIn(state.sends, quota.windowMs, now);
     if (counted.count >= quota.limit) return { ok: false, retryAfterMs: counted.endsAt - now };
     state.sends = { count: counted.count + 1, endsAt: counted.endsAt };
@@ -157,8 +169,8 @@ export class MemoryMfaStore implements MfaStore {
   ): Promise<ResendResult> {
     const record = this.liveChallenge(userId, challengeId, now);
     if (!record) return { status: 'missing' };
-    const lockedUntil = this.users.get(userId)?.lockedUntil;
-    if (lockedUntil !== undefined && lockedUntil > now) return { status: 'locked', lockedUntil };
+    const until = lockedUntil(this.users.get(userId), now);
+    if (until !== undefined) return { status: 'locked', lockedUntil: until };
     if (record.sentAt > 0 && now < record.sentAt + rules.cooldownMs) {
       return { status: 'too_soon', retryAfterMs: record.sentAt + rules.cooldownMs - now };
     }
@@ -191,32 +203,78 @@ export class MemoryMfaStore implements MfaStore {
     const state = this.users.get(userId);
     const record = this.liveChallenge(userId, challengeId, now);
     if (!state || !record) return { status: 'missing' };
-    if (state.lockedUntil !== undefined && state.lockedUntil > now) {
-      return { status: 'locked', lockedUntil: state.lockedUntil };
-    }
+    const until = lockedUntil(state, now);
+    if (until !== undefined) return { status: 'locked', lockedUntil: until };
     if (now >= record.expiresAt) return { status: 'expired' };
     if (record.attempts >= record.maxAttempts) return { status: 'exhausted' };
-    if (state.devices.get(record.deviceId)?.status !== deviceStatusFor(record.purpose)) return { status: 'device_gone' };
+    if (state.devices.get(record.deviceId)?.status !== record.deviceStatus) return { status: 'device_gone' };
     record.attempts += 1;
     if (sameHash(record.hash, hash)) {
       // Single use: the record goes at once; a replay finds nothing.
       state.challenges.delete(challengeId);
       state.failures = undefined;
-      return { status: 'ok', challenge: { ...record, used: true } };
+      return { status: 'ok', challenge: copy(record) };
     }
-    const counted = countIn(state.failures, lockout.windowMs, now);
-    const failures = counted.count + 1;
-    if (failures >= lockout.threshold) {
-      state.failures = undefined;
-      state.lockedUntil = now + lockout.durationMs;
-      return { status: 'locked', lockedUntil: state.lockedUntil, locked: true };
-    }
-    state.failures = { count: failures, endsAt: counted.endsAt };
+    const locked = fail(state, lockout, now);
+    if (locked !== undefined) return { status: 'locked', lockedUntil: locked, locked: true };
     return { status: 'invalid', remainingAttempts: record.maxAttempts - record.attempts };
+  }
+
+  async recordFailure(userId: string, lockout: LockoutRule, now: number): Promise<FailureResult> {
+    const state = this.state(userId);
+    const until = lockedUntil(state, now);
+    if (until !== undefined) return { status: 'locked', lockedUntil: until, locked: false };
+    const locked = fail(state, lockout, now);
+    return locked === undefined ? { status: 'counted' } : { status: 'locked', lockedUntil: locked, locked: true };
+  }
+
+  async useTotpStep(userId: string, deviceId: string, step: number, status: DeviceStatus, lockout: LockoutRule, now: number): Promise<TotpStepResult> {
+    const state = this.users.get(userId);
+    const until = lockedUntil(state, now);
+    if (until !== undefined) return { status: 'locked', lockedUntil: until, locked: false };
+    const device = state?.devices.get(deviceId);
+    if (!state || !device || device.status !== status) return { status: 'device_gone' };
+    const last = device.data.lastStep;
+    if (typeof last === 'number' && step <= last) {
+      const locked = fail(state, lockout, now);
+      return locked === undefined ? { status: 'replayed' } : { status: 'locked', lockedUntil: locked, locked: true };
+    }
+    device.data.lastStep = step;
+    state.failures = undefined;
+    return { status: 'ok' };
   }
 
   async deleteChallenge(userId: string, challengeId: string): Promise<void> {
     this.users.get(userId)?.challenges.delete(challengeId);
+  }
+
+  async replaceRecoveryCodes(userId: string, hashes: string[]): Promise<void> {
+    const unique = [...new Set(hashes)];
+    this.state(userId).recoveryCodes = unique.length > 0 ? unique : undefined;
+  }
+
+  async countRecoveryCodes(userId: string): Promise<number> {
+    return this.users.get(userId)?.recoveryCodes?.length ?? 0;
+  }
+
+  async useRecoveryCode(userId: string, hash: string, lockout: LockoutRule, now: number): Promise<RecoveryResult> {
+    const state = this.state(userId);
+    const until = lockedUntil(state, now);
+    if (until !== undefined) return { status: 'locked', lockedUntil: until, locked: false };
+    const codes = state.recoveryCodes ?? [];
+    // Every hash is compared, with no early exit: see USE_RECOVERY_CODE in redis-scripts.ts.
+    let match = -1;
+    codes.forEach((stored, i) => {
+      if (sameHash(stored, hash)) match = i;
+    });
+    if (match >= 0) {
+      codes.splice(match, 1);
+      if (codes.length === 0) state.recoveryCodes = undefined;
+      state.failures = undefined;
+      return { status: 'ok', remaining: codes.length };
+    }
+    const locked = fail(state, lockout, now);
+    return locked === undefined ? { status: 'invalid' } : { status: 'locked', lockedUntil: locked, locked: true };
   }
 
   async deleteDeviceChallenges(userId: string, deviceId: string): Promise<void> {
@@ -244,8 +302,7 @@ export class MemoryMfaStore implements MfaStore {
   }
 
   async getLock(userId: string, now: number): Promise<number | null> {
-    const until = this.users.get(userId)?.lockedUntil;
-    return until !== undefined && until > now ? until : null;
+    return lockedUntil(this.users.get(userId), now) ?? null;
   }
 
   async clearLock(userId: string): Promise<void> {
@@ -256,17 +313,30 @@ export class MemoryMfaStore implements MfaStore {
   }
 }
 
-/** The state a device must be in for a code of this purpose to count. */
-function deviceStatusFor(purpose: ChallengeRecord['purpose']): DeviceRecord['status'] {
-  return purpose === 'pairing' ? 'ACTIVATION_REQUIRED' : 'ACTIVE';
-}
-
 function copy<T>(value: T): T {
   return structuredClone(value);
 }
 
-function byCreation(a: DeviceRecord, b: DeviceRecord): number {
-  return a.createdAt - b.createdAt || a.id.localeCompare(b.id);
+/** When the user's lock ends, or undefined when they are not locked at `now`. */
+function lockedUntil(state: UserState | undefined, now: number): number | undefined {
+  return state?.lockedUntil !== undefined && state.lockedUntil > now ? state.lockedUntil : undefined;
+}
+
+/**
+ * Counts one failure against the user, in a window shared by every kind of
+ * wrong answer; at the threshold the user is locked and the count starts
+ * over. Returns when the lock this failure set ends, if it set one.
+ */
+function fail(state: UserState, lockout: LockoutRule, now: number): number | undefined {
+  const counted = countIn(state.failures, lockout.windowMs, now);
+  const failures = counted.count + 1;
+  if (failures < lockout.threshold) {
+    state.failures = { count: failures, endsAt: counted.endsAt };
+    return undefined;
+  }
+  state.failures = undefined;
+  state.lockedUntil = now + lockout.durationMs;
+  return state.lockedUntil;
 }
 
 /** The count in a fixed window, starting a fresh window when the last one ended. */
@@ -274,8 +344,9 @@ function countIn(window: Window | undefined, windowMs: number, now: number): Win
   return window && window.endsAt > now ? window : { count: 0, endsAt: now + windowMs };
 }
 
+/** Byte for byte, as the Lua `same` does: whatever encoding the caller's hashes are in. */
 function sameHash(stored: string, candidate: string): boolean {
-  const a = Buffer.from(stored, 'hex');
-  const b = Buffer.from(candidate, 'hex');
+  const a = Buffer.from(stored);
+  const b = Buffer.from(candidate);
   return a.length === b.length && timingSafeEqual(a, b);
 }

@@ -20,6 +20,27 @@ local function count(key, value, endsAt, now)
 end
 `;
 
+// The user's lock, and the failures that lead to it: one window shared by every kind of wrong answer.
+const LOCKOUT = WINDOW + `
+local function lockedUntil(lockKey, now)
+  local untilMs = tonumber(redis.call('GET', lockKey))
+  if untilMs and untilMs > now then return untilMs end
+  return nil
+end
+-- Counts one failure; at the threshold locks the user and starts the count over. → when that lock ends, or nil.
+local function fail(failuresKey, lockKey, now, threshold, windowMs, durationMs)
+  local failures, endsAt = window(failuresKey, now, windowMs)
+  failures = failures + 1
+  if failures < threshold then
+    count(failuresKey, failures, endsAt, now)
+    return nil
+  end
+  redis.call('DEL', failuresKey)
+  redis.call('SET', lockKey, now + durationMs, 'PX', durationMs)
+  return now + durationMs
+end
+`;
+
 // Constant time for equal lengths: the loop never stops early.
 const SAME = `
 local function same(a, b)
@@ -30,11 +51,17 @@ local function same(a, b)
 end
 `;
 
-/** KEYS: devices. ARGV: id, json, max. → 1 added, 0 at the limit. */
+/** KEYS: devices. ARGV: id, json, max. → the stored json, last in the user's order; false at the limit. */
 export const INSERT_DEVICE = `
-if redis.call('HLEN', KEYS[1]) >= tonumber(ARGV[3]) then return 0 end
-redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
-return 1
+local all = redis.call('HVALS', KEYS[1])
+if #all >= tonumber(ARGV[3]) then return false end
+local last = -1
+for _, raw in ipairs(all) do last = math.max(last, cjson.decode(raw).order) end
+local device = cjson.decode(ARGV[2])
+device.order = last + 1
+local out = cjson.encode(device)
+redis.call('HSET', KEYS[1], ARGV[1], out)
+return out
 `;
 
 /** KEYS: devices. ARGV: id, patch json. → the patched device json, or false. */
@@ -48,27 +75,24 @@ redis.call('HSET', KEYS[1], ARGV[1], out)
 return out
 `;
 
-/** KEYS: devices. ARGV: id, onlyIfNone ('1'|'0'). → 1 when the device is now the default. */
-export const SET_DEFAULT_DEVICE = `
-local all = redis.call('HGETALL', KEYS[1])
-local target = nil
-local hasDefault = false
-for i = 1, #all, 2 do
-  local d = cjson.decode(all[i + 1])
-  if all[i] == ARGV[1] then target = d end
-  if d.isDefault == true then hasDefault = true end
+/**
+ * KEYS: devices. ARGV: every device id of the user, first to last.
+ * → 1 ordered; 0, nothing changed, unless ARGV holds each device exactly once.
+ */
+export const ORDER_DEVICES = `
+if redis.call('HLEN', KEYS[1]) ~= #ARGV then return 0 end
+local devices = {}
+for _, id in ipairs(ARGV) do
+  if devices[id] then return 0 end
+  local raw = redis.call('HGET', KEYS[1], id)
+  if not raw then return 0 end
+  devices[id] = cjson.decode(raw)
 end
-if not target then return 0 end
-if ARGV[2] == '1' and hasDefault then
-  if target.isDefault == true then return 1 end
-  return 0
-end
-for i = 1, #all, 2 do
-  local d = cjson.decode(all[i + 1])
-  local wanted = all[i] == ARGV[1]
-  if (d.isDefault == true) ~= wanted then
-    d.isDefault = wanted
-    redis.call('HSET', KEYS[1], all[i], cjson.encode(d))
+for i, id in ipairs(ARGV) do
+  local d = devices[id]
+  if d.order ~= i - 1 then
+    d.order = i - 1
+    redis.call('HSET', KEYS[1], id, cjson.encode(d))
   end
 end
 return 1
@@ -100,10 +124,10 @@ export const GET_DEVICE = `return redis.call('HGET', KEYS[1], ARGV[1])`;
  * KEYS: challenge, sends, lock, the device's challenge ids. ARGV: ttl, limit, windowMs, now, challenge id, then field/value pairs.
  * → {1, 0} stored, {0, retryAfterMs}, {2, lockedUntil}.
  */
-export const CREATE_CHALLENGE = WINDOW + `
+export const CREATE_CHALLENGE = LOCKOUT + `
 local now = tonumber(ARGV[4])
-local lockedUntil = tonumber(redis.call('GET', KEYS[3]))
-if lockedUntil and lockedUntil > now then return {2, lockedUntil} end
+local untilMs = lockedUntil(KEYS[3], now)
+if untilMs then return {2, untilMs} end
 local sent, endsAt = window(KEYS[2], now, tonumber(ARGV[3]))
 if sent >= tonumber(ARGV[2]) then return {0, endsAt - now} end
 count(KEYS[2], sent + 1, endsAt, now)
@@ -149,11 +173,11 @@ export const GET_CHALLENGE = `return redis.call('HGETALL', KEYS[1])`;
  * KEYS: challenge, sends, lock. ARGV: hash, expiresAt, ttl, cooldownMs, limit, windowMs, now.
  * → {'ok'} | {'missing'} | {'locked', until} | {'too_soon', ms} | {'quota', ms}
  */
-export const REPLACE_CODE = WINDOW + `
+export const REPLACE_CODE = LOCKOUT + `
 local now = tonumber(ARGV[7])
 if redis.call('EXISTS', KEYS[1]) == 0 then return {'missing'} end
-local lockedUntil = tonumber(redis.call('GET', KEYS[3]))
-if lockedUntil and lockedUntil > now then return {'locked', lockedUntil} end
+local untilMs = lockedUntil(KEYS[3], now)
+if untilMs then return {'locked', untilMs} end
 local sentAt = tonumber(redis.call('HGET', KEYS[1], 'sentAt')) or 0
 local cooldown = tonumber(ARGV[4])
 if sentAt > 0 and now < sentAt + cooldown then return {'too_soon', sentAt + cooldown - now} end
@@ -177,39 +201,106 @@ return 1
  * KEYS: challenge, failures, lock, devices. ARGV: hash, threshold, windowMs, durationMs, now.
  * → {'ok', fields…} | {'invalid', remaining} | {'missing'} | {'expired'} | {'exhausted'} | {'device_gone'} | {'locked', until, justLocked}
  */
-export const ATTEMPT = WINDOW + SAME + `
+export const ATTEMPT = LOCKOUT + SAME + `
 local now = tonumber(ARGV[5])
 if redis.call('EXISTS', KEYS[1]) == 0 then return {'missing'} end
-local lockedUntil = tonumber(redis.call('GET', KEYS[3]))
-if lockedUntil and lockedUntil > now then return {'locked', lockedUntil, 0} end
-local c = redis.call('HMGET', KEYS[1], 'hash', 'attempts', 'maxAttempts', 'expiresAt', 'purpose', 'deviceId')
+local untilMs = lockedUntil(KEYS[3], now)
+if untilMs then return {'locked', untilMs, 0} end
+local c = redis.call('HMGET', KEYS[1], 'hash', 'attempts', 'maxAttempts', 'expiresAt', 'deviceStatus', 'deviceId')
 if now >= tonumber(c[4]) then return {'expired'} end
 local attempts = tonumber(c[2])
 local max = tonumber(c[3])
 if attempts >= max then return {'exhausted'} end
 local device = redis.call('HGET', KEYS[4], c[6])
-local wanted = 'ACTIVE'
-if c[5] == 'pairing' then wanted = 'ACTIVATION_REQUIRED' end
-if not device or cjson.decode(device).status ~= wanted then return {'device_gone'} end
+if not device or cjson.decode(device).status ~= c[5] then return {'device_gone'} end
 attempts = redis.call('HINCRBY', KEYS[1], 'attempts', 1)
 if same(c[1], ARGV[1]) then
   -- Single use: the record goes at once; a replay finds nothing.
-  redis.call('HSET', KEYS[1], 'used', 1)
   local out = redis.call('HGETALL', KEYS[1])
   redis.call('DEL', KEYS[1], KEYS[2])
   table.insert(out, 1, 'ok')
   return out
 end
-local failures, endsAt = window(KEYS[2], now, tonumber(ARGV[3]))
-failures = failures + 1
-if failures >= tonumber(ARGV[2]) then
-  local duration = tonumber(ARGV[4])
-  redis.call('DEL', KEYS[2])
-  redis.call('SET', KEYS[3], now + duration, 'PX', duration)
-  return {'locked', now + duration, 1}
-end
-count(KEYS[2], failures, endsAt, now)
+local locked = fail(KEYS[2], KEYS[3], now, tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4]))
+if locked then return {'locked', locked, 1} end
 return {'invalid', max - attempts}
+`;
+
+/**
+ * KEYS: failures, lock. ARGV: threshold, windowMs, durationMs, now.
+ * → {'counted'} | {'locked', until, justLocked}
+ */
+export const RECORD_FAILURE = LOCKOUT + `
+local now = tonumber(ARGV[4])
+local untilMs = lockedUntil(KEYS[2], now)
+if untilMs then return {'locked', untilMs, 0} end
+local locked = fail(KEYS[1], KEYS[2], now, tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3]))
+if locked then return {'locked', locked, 1} end
+return {'counted'}
+`;
+
+/**
+ * KEYS: devices, failures, lock. ARGV: device id, step, status, threshold, windowMs, durationMs, now.
+ * → {'ok'} | {'replayed'} | {'device_gone'} | {'locked', until, justLocked}
+ * The device's lastStep sits beside its nested data (see RedisMfaStore), so the method's data is never re-encoded here.
+ */
+export const USE_TOTP_STEP = LOCKOUT + `
+local now = tonumber(ARGV[7])
+local untilMs = lockedUntil(KEYS[3], now)
+if untilMs then return {'locked', untilMs, 0} end
+local raw = redis.call('HGET', KEYS[1], ARGV[1])
+if not raw then return {'device_gone'} end
+local device = cjson.decode(raw)
+if device.status ~= ARGV[3] then return {'device_gone'} end
+local step = tonumber(ARGV[2])
+local last = tonumber(device.lastStep)
+if last and step <= last then
+  local locked = fail(KEYS[2], KEYS[3], now, tonumber(ARGV[4]), tonumber(ARGV[5]), tonumber(ARGV[6]))
+  if locked then return {'locked', locked, 1} end
+  return {'replayed'}
+end
+device.lastStep = step
+redis.call('HSET', KEYS[1], ARGV[1], cjson.encode(device))
+redis.call('DEL', KEYS[2])
+return {'ok'}
+`;
+
+/** KEYS: recovery codes. ARGV: the new set's hashes (none: no codes). */
+export const REPLACE_RECOVERY_CODES = `
+redis.call('DEL', KEYS[1])
+if #ARGV > 0 then redis.call('SADD', KEYS[1], unpack(ARGV)) end
+return 1
+`;
+
+/** KEYS: recovery codes. → how many are left. */
+export const COUNT_RECOVERY_CODES = `return redis.call('SCARD', KEYS[1])`;
+
+/**
+ * KEYS: recovery codes, failures, lock. ARGV: hash, threshold, windowMs, durationMs, now.
+ * → {'ok', remaining} | {'invalid'} | {'locked', until, justLocked}
+ *
+ * Every stored hash is compared in constant time, with no early exit, so a
+ * guess takes as long whether and wherever it matches. SISMEMBER would do
+ * as well, since a hash is an HMAC whose timing tells nothing of a code
+ * without the secret; but that leans on how the caller hashed, and the set
+ * (a dozen codes) costs nothing to walk.
+ */
+export const USE_RECOVERY_CODE = LOCKOUT + SAME + `
+local now = tonumber(ARGV[5])
+local untilMs = lockedUntil(KEYS[3], now)
+if untilMs then return {'locked', untilMs, 0} end
+local match = nil
+for _, stored in ipairs(redis.call('SMEMBERS', KEYS[1])) do
+  if same(stored, ARGV[1]) then match = stored end
+end
+if match then
+  redis.call('SREM', KEYS[1], match)
+  redis.call('DEL', KEYS[2])
+  return {'ok', redis.call('SCARD', KEYS[1])}
+end
+local locked = fail(KEYS[2], KEYS[3], now, tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4]))
+if locked then return {'locked', locked, 1} end
+return {'invalid'}
 `;
 
 /** KEYS: lock. ARGV: now. → lockedUntil, or false. */

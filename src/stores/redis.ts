@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { StoreUnavailableError } from '../errors.js';
+import { byOrder } from './order.js';
 import * as scripts from './redis-scripts.js';
 import type {
   AttemptResult,
@@ -7,11 +8,16 @@ import type {
   ChallengeRecord,
   DevicePatch,
   DeviceRecord,
+  DeviceStatus,
+  FailureResult,
   LockoutRule,
   MfaStore,
+  NewDeviceRecord,
+  RecoveryResult,
   ResendResult,
   SendQuota,
   SendResult,
+  TotpStepResult,
 } from './types.js';
 
 interface EvalOptions {
@@ -48,7 +54,7 @@ const SCRIPTS = Object.fromEntries(
   Object.entries(scripts).map(([name, source]) => [name, new Script(source)]),
 ) as Record<keyof typeof scripts, Script>;
 
-const CHALLENGE_FIELDS = ['id', 'userId', 'deviceId', 'purpose', 'hash', 'attempts', 'maxAttempts', 'createdAt', 'sentAt', 'expiresAt', 'used'] as const;
+const CHALLENGE_FIELDS = ['id', 'userId', 'deviceId', 'purpose', 'deviceStatus', 'hash', 'attempts', 'maxAttempts', 'createdAt', 'sentAt', 'expiresAt'] as const;
 
 /**
  * Keeps MFA state in Redis, shared by every instance of the app. Each
@@ -83,6 +89,7 @@ export class RedisMfaStore implements MfaStore {
       lock: `${tag}:lock`,
       deviceChallenges: (deviceId: string) => `${tag}:device-challenges:${deviceId}`,
       stamp: `${tag}:stamp`,
+      recovery: `${tag}:recovery`,
     };
   }
 
@@ -103,7 +110,7 @@ export class RedisMfaStore implements MfaStore {
 
   async listDevices(userId: string): Promise<DeviceRecord[]> {
     const values = (await this.run(SCRIPTS.LIST_DEVICES, [this.keys(userId).devices])) as string[];
-    return values.map(parseDevice).sort((a, b) => a.createdAt - b.createdAt || a.id.localeCompare(b.id));
+    return values.map(parseDevice).sort(byOrder);
   }
 
   async getDevice(userId: string, deviceId: string): Promise<DeviceRecord | null> {
@@ -111,9 +118,9 @@ export class RedisMfaStore implements MfaStore {
     return typeof raw === 'string' ? parseDevice(raw) : null;
   }
 
-  async insertDevice(device: DeviceRecord, maxDevices: number): Promise<boolean> {
-    const added = await this.run(SCRIPTS.INSERT_DEVICE, [this.keys(device.userId).devices], [device.id, JSON.stringify(device), maxDevices]);
-    return added === 1;
+  async insertDevice(device: NewDeviceRecord, maxDevices: number): Promise<DeviceRecord | null> {
+    const raw = await this.run(SCRIPTS.INSERT_DEVICE, [this.keys(device.userId).devices], [device.id, serializeDevice(device), maxDevices]);
+    return typeof raw === 'string' ? parseDevice(raw) : null;
   }
 
   async updateDevice(userId: string, deviceId: string, patch: DevicePatch): Promise<DeviceRecord | null> {
@@ -121,8 +128,8 @@ export class RedisMfaStore implements MfaStore {
     return typeof raw === 'string' ? parseDevice(raw) : null;
   }
 
-  async setDefaultDevice(userId: string, deviceId: string, onlyIfNone = false): Promise<boolean> {
-    return (await this.run(SCRIPTS.SET_DEFAULT_DEVICE, [this.keys(userId).devices], [deviceId, onlyIfNone ? '1' : '0'])) === 1;
+  async orderDevices(userId: string, ids: string[]): Promise<boolean> {
+    return (await this.run(SCRIPTS.ORDER_DEVICES, [this.keys(userId).devices], ids)) === 1;
   }
 
   async deleteDevice(userId: string, deviceId: string, options: { keepLastActive?: boolean } = {}): Promise<DeviceRecord | null> {
@@ -132,7 +139,7 @@ export class RedisMfaStore implements MfaStore {
 
   async createChallenge(challenge: ChallengeRecord, ttlMs: number, quota: SendQuota, now: number): Promise<SendResult> {
     const keys = this.keys(challenge.userId);
-    const fields = CHALLENGE_FIELDS.flatMap((f) => [f, f === 'used' ? (challenge.used ? 1 : 0) : challenge[f]]);
+    const fields = CHALLENGE_FIELDS.flatMap((f) => [f, challenge[f]]);
     const [ok, ms] = (await this.run(
       SCRIPTS.CREATE_CHALLENGE,
       [keys.challenge(challenge.id), keys.sends, keys.lock, keys.deviceChallenges(challenge.deviceId)],
@@ -184,14 +191,45 @@ export class RedisMfaStore implements MfaStore {
       case 'invalid':
         return { status, remainingAttempts: Number(reply[1]) };
       case 'locked':
-        return { status, lockedUntil: Number(reply[1]), locked: reply[2] === 1 };
+        return lockedReply(reply);
       default:
         return { status } as AttemptResult;
     }
   }
 
+  async recordFailure(userId: string, lockout: LockoutRule, now: number): Promise<FailureResult> {
+    const keys = this.keys(userId);
+    const reply = (await this.run(SCRIPTS.RECORD_FAILURE, [keys.failures, keys.lock], [lockout.threshold, lockout.windowMs, lockout.durationMs, now])) as [string, number?, number?];
+    return reply[0] === 'locked' ? lockedReply(reply) : { status: 'counted' };
+  }
+
+  async useTotpStep(userId: string, deviceId: string, step: number, status: DeviceStatus, lockout: LockoutRule, now: number): Promise<TotpStepResult> {
+    const keys = this.keys(userId);
+    const reply = (await this.run(SCRIPTS.USE_TOTP_STEP, [keys.devices, keys.failures, keys.lock], [
+      deviceId, step, status, lockout.threshold, lockout.windowMs, lockout.durationMs, now,
+    ])) as [string, number?, number?];
+    return reply[0] === 'locked' ? lockedReply(reply) : ({ status: reply[0] } as TotpStepResult);
+  }
+
   async deleteChallenge(userId: string, challengeId: string): Promise<void> {
     await this.run(SCRIPTS.DELETE_KEYS, [this.keys(userId).challenge(challengeId)]);
+  }
+
+  async replaceRecoveryCodes(userId: string, hashes: string[]): Promise<void> {
+    await this.run(SCRIPTS.REPLACE_RECOVERY_CODES, [this.keys(userId).recovery], hashes);
+  }
+
+  async countRecoveryCodes(userId: string): Promise<number> {
+    return Number(await this.run(SCRIPTS.COUNT_RECOVERY_CODES, [this.keys(userId).recovery]));
+  }
+
+  async useRecoveryCode(userId: string, hash: string, lockout: LockoutRule, now: number): Promise<RecoveryResult> {
+    const keys = this.keys(userId);
+    const reply = (await this.run(SCRIPTS.USE_RECOVERY_CODE, [keys.recovery, keys.failures, keys.lock], [
+      hash, lockout.threshold, lockout.windowMs, lockout.durationMs, now,
+    ])) as [string, number?, number?];
+    if (reply[0] === 'ok') return { status: 'ok', remaining: Number(reply[1]) };
+    return reply[0] === 'locked' ? lockedReply(reply) : { status: 'invalid' };
   }
 
   async deleteDeviceChallenges(userId: string, deviceId: string): Promise<void> {
@@ -231,8 +269,29 @@ function escapeTag(value: string): string {
   return value.replace(/[%{}]/g, (c) => encodeURIComponent(c));
 }
 
+/** A script's {'locked', until, justLocked}. */
+function lockedReply(reply: unknown[]): { status: 'locked'; lockedUntil: number; locked: boolean } {
+  return { status: 'locked', lockedUntil: Number(reply[1]), locked: reply[2] === 1 };
+}
+
+/** A device as Redis keeps it: `data` nested as a JSON string, but for `lastStep` beside it. */
+type StoredDevice = Omit<DeviceRecord, 'data'> & { data: string; lastStep?: unknown };
+
+/**
+ * The scripts decode and re-encode a device to change it, and Lua's cjson
+ * would turn an empty array in the method's `data` into {} and round a long
+ * number to 14 digits: `data` goes as a string, which cjson leaves whole.
+ * The one field of it a script changes, `lastStep` (a small integer), is
+ * kept beside it.
+ */
+function serializeDevice(device: NewDeviceRecord): string {
+  const { lastStep, ...data } = device.data;
+  return JSON.stringify({ ...device, data: JSON.stringify(data), lastStep });
+}
+
 function parseDevice(raw: string): DeviceRecord {
-  return JSON.parse(raw) as DeviceRecord;
+  const { data, lastStep, ...device } = JSON.parse(raw) as StoredDevice;
+  return { ...device, data: { ...(JSON.parse(data) as DeviceRecord['data']), ...(lastStep === undefined ? {} : { lastStep }) } };
 }
 
 function parseChallenge(pairs: string[]): ChallengeRecord {
@@ -244,12 +303,12 @@ function parseChallenge(pairs: string[]): ChallengeRecord {
     userId: map.get('userId')!,
     deviceId: map.get('deviceId')!,
     purpose: map.get('purpose') as ChallengePurpose,
+    deviceStatus: map.get('deviceStatus') as DeviceStatus,
     hash: map.get('hash')!,
     attempts: number('attempts'),
     maxAttempts: number('maxAttempts'),
     createdAt: number('createdAt'),
     sentAt: number('sentAt'),
     expiresAt: number('expiresAt'),
-    used: map.get('used') === '1',
   };
 }

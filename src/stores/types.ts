@@ -7,23 +7,36 @@
  * Implementations return copies; callers never mutate stored state.
  */
 
-export type DeviceType = 'email';
+/** Named by the method registry ('email', 'totp', …): the store keeps it and reads nothing into it. */
+export type DeviceType = string;
 export type DeviceStatus = 'ACTIVATION_REQUIRED' | 'ACTIVE' | 'BLOCKED';
 
 export interface DeviceRecord {
   id: string;
   userId: string;
   type: DeviceType;
-  email: string;
+  /**
+   * Whatever the device's method keeps (`{ email }` for an email device),
+   * JSON-serialisable. The store reads none of it but `lastStep`, which its
+   * atomic step useTotpStep checks and sets.
+   */
+  data: Record<string, unknown>;
   nickname: string | null;
   status: DeviceStatus;
-  isDefault: boolean;
+  /**
+   * The device's place in the user's list, lower first. The first ACTIVE
+   * device in this order is the user's default (PingOne's rule).
+   */
+  order: number;
   createdAt: number;
   updatedAt: number;
   activatedAt: number | null;
   /** The pairing challenge that activates this device, while it is not active. */
   activationChallengeId: string | null;
 }
+
+/** A device to insert: the store gives it its place, last in the user's order. */
+export type NewDeviceRecord = Omit<DeviceRecord, 'order'>;
 
 export type DevicePatch = Partial<
   Pick<DeviceRecord, 'nickname' | 'status' | 'activatedAt' | 'activationChallengeId' | 'updatedAt'>
@@ -37,6 +50,11 @@ export interface ChallengeRecord {
   userId: string;
   deviceId: string;
   purpose: ChallengePurpose;
+  /**
+   * The status the device must be in for the code to count, set by whoever
+   * made the challenge: the store compares, it does not know why.
+   */
+  deviceStatus: DeviceStatus;
   /** HMAC of the code, hex; the code itself is never stored. */
   hash: string;
   attempts: number;
@@ -45,7 +63,6 @@ export interface ChallengeRecord {
   /** When the current code was sent; 0 when its delivery failed. */
   sentAt: number;
   expiresAt: number;
-  used: boolean;
 }
 
 /** How many codes a user may be sent within a window. */
@@ -76,23 +93,49 @@ export type AttemptResult =
   | { status: 'missing' }
   | { status: 'expired' }
   | { status: 'exhausted' }
-  /** The device the code was sent to is gone, or no longer in the state the purpose needs. */
+  /** The device the code was sent to is gone, or no longer in the challenge's `deviceStatus`. */
   | { status: 'device_gone' }
   /** `locked` tells whether this very attempt set the lock. */
   | { status: 'locked'; lockedUntil: number; locked?: boolean };
 
+/** `locked` tells whether this very call set the lock. */
+export type FailureResult = { status: 'counted' } | { status: 'locked'; lockedUntil: number; locked: boolean };
+
+export type TotpStepResult =
+  | { status: 'ok' }
+  /** The step is not past the last one used on the device: a code answers once. Counted as a failure. */
+  | { status: 'replayed' }
+  /** The device is gone, or not in the status the caller asked for. */
+  | { status: 'device_gone' }
+  /** `locked` tells whether this very call (a replay) set the lock. */
+  | { status: 'locked'; lockedUntil: number; locked: boolean };
+
+export type RecoveryResult =
+  | { status: 'ok'; remaining: number }
+  | { status: 'invalid' }
+  /** `locked` tells whether this very call (a miss) set the lock. */
+  | { status: 'locked'; lockedUntil: number; locked: boolean };
+
 export interface MfaStore {
+  /** The user's devices in their order (ties by creation, then id). */
   listDevices(userId: string): Promise<DeviceRecord[]>;
   getDevice(userId: string, deviceId: string): Promise<DeviceRecord | null>;
-  /** Adds the device unless the user already has `maxDevices`; false when at the limit. */
-  insertDevice(device: DeviceRecord, maxDevices: number): Promise<boolean>;
+  /**
+   * Adds the device unless the user already has `maxDevices`, last in the
+   * user's order: `order` is one past the user's highest, given in the same
+   * atomic step (so parallel inserts never share a place; an `order` the
+   * caller sets is ignored). The stored device, or null at the limit.
+   */
+  insertDevice(device: NewDeviceRecord, maxDevices: number): Promise<DeviceRecord | null>;
   /** Patches an existing device; null when there is none. */
   updateDevice(userId: string, deviceId: string, patch: DevicePatch): Promise<DeviceRecord | null>;
   /**
-   * Makes the device the user's only default. With `onlyIfNone`, does so only
-   * when no device is the default yet. True when the device is now the default.
+   * Orders the user's devices as `ids`, first to last. Only a permutation of
+   * the user's device ids is taken: anything else (a device missing, added
+   * since the caller read the list, unknown or twice) answers false and
+   * changes nothing.
    */
-  setDefaultDevice(userId: string, deviceId: string, onlyIfNone?: boolean): Promise<boolean>;
+  orderDevices(userId: string, ids: string[]): Promise<boolean>;
   /**
    * Removes the device; returns what was removed, or null. With
    * `keepLastActive`, an ACTIVE device that is the user's only ACTIVE one is
@@ -134,11 +177,10 @@ export interface MfaStore {
    * One guess: refuses when the challenge is missing (whether or not the
    * user is locked, so that a forged id tells nothing), when the user is
    * locked, when the challenge is expired or out of attempts, or when its
-   * device is gone or not in the state its purpose needs (ACTIVE;
-   * ACTIVATION_REQUIRED for pairing); otherwise spends an attempt, compares
-   * `hash` in constant time, deletes the challenge on a match (returning it
-   * marked used: a replay then finds nothing), and on a miss counts a
-   * failure against the user, locking them per `lockout`.
+   * device is gone or not in the challenge's `deviceStatus`; otherwise
+   * spends an attempt, compares `hash` in constant time, deletes the
+   * challenge on a match (returning it: a replay then finds nothing), and on
+   * a miss counts a failure against the user, locking them per `lockout`.
    */
   attemptChallenge(
     userId: string,
@@ -148,6 +190,40 @@ export interface MfaStore {
     now: number,
   ): Promise<AttemptResult>;
   deleteChallenge(userId: string, challengeId: string): Promise<void>;
+
+  /**
+   * One wrong answer that is no stored challenge (a wrong authenticator
+   * code): refused when the user is locked; otherwise counted in the
+   * failures window that attemptChallenge counts in, locking the user per
+   * `lockout` at the threshold.
+   */
+  recordFailure(userId: string, lockout: LockoutRule, now: number): Promise<FailureResult>;
+
+  /**
+   * Spends the TOTP time step `step` on the device, so that a code answers
+   * once: refuses when the user is locked; device_gone when the device is
+   * missing or not in `status`; replayed when `step` is not past the
+   * device's `data.lastStep` (none: any step passes), which counts as a
+   * failure like a wrong code (locked, when it locks the user); otherwise
+   * sets `data.lastStep` to `step`, forgets the user's counted failures, ok.
+   */
+  useTotpStep(userId: string, deviceId: string, step: number, status: DeviceStatus, lockout: LockoutRule, now: number): Promise<TotpStepResult>;
+
+  /**
+   * Replaces the user's recovery codes, given only as their hashes, with
+   * exactly `hashes` (none: the user has no codes): the old set stops
+   * working at once.
+   */
+  replaceRecoveryCodes(userId: string, hashes: string[]): Promise<void>;
+  /** How many of the user's recovery codes are still unused. */
+  countRecoveryCodes(userId: string): Promise<number>;
+  /**
+   * One recovery code, given as its hash: refused when the user is locked;
+   * on a match (compared in constant time) removes that hash, so that the
+   * code answers once, and forgets the user's counted failures; a miss
+   * counts a failure, locking the user per `lockout`.
+   */
+  useRecoveryCode(userId: string, hash: string, lockout: LockoutRule, now: number): Promise<RecoveryResult>;
 
   /**
    * Removes every challenge sent to the device (it was blocked or removed),

@@ -134,6 +134,18 @@ describe('auth.devices', () => {
     expect(error).toBeInstanceOf(ValidationError);
   });
 
+  it('keeps the default when a pairing begun before it is finished later', async () => {
+    const t = createTestApp({ sink });
+    const after = sink.count();
+    const { device: late } = await t.auth.devices.create('u1', { email: HOME });
+    const code = codeOf((await sink.next(HOME, { after })).text);
+    const work = await paired(t, 'alice.work@example.test');
+    expect(work.default).toBe(true);
+
+    expect(await t.auth.devices.activate('u1', late.id, code)).toMatchObject({ status: 'ACTIVE', default: false });
+    expect((await t.auth.devices.list('u1')).map((d) => [d.id, d.default])).toEqual([[work.id, true], [late.id, false]]);
+  });
+
   it('raises typed errors for a bad address, a duplicate and the device limit', async () => {
     const t = createTestApp({ sink, mfa: { limits: { maxDevices: 2 } } });
     const bad = await rejection(t.auth.devices.create('u1', { email: 'a@b.c\r\nBcc: evil@x.test' }));

@@ -6,7 +6,7 @@
 import request from 'supertest';
 import { afterEach, describe, expect, it } from 'vitest';
 import { MemoryMfaStore } from '../../src/stores/memory.js';
-import type { ChallengeRecord, DeviceRecord } from '../../src/stores/types.js';
+import type { ChallengeRecord, NewDeviceRecord } from '../../src/stores/types.js';
 import { createTestApp, csrfOf } from '../helpers/app.js';
 import { close, listen, pairDevice, startSignOn, useSink, wrongCode } from './support.js';
 import type { Server } from 'node:http';
@@ -71,7 +71,6 @@ describe('parallel requests against one pending sign-on', () => {
     const users = (t.auth.store as any).users as Map<string, { challenges: Map<string, { record: ChallengeRecord }> }>;
     const record = [...users.get('u1')!.challenges.values()].map((e) => e.record).find((r) => r.purpose === 'signon')!;
     expect(record.attempts).toBe(3);
-    expect(record.used).toBe(false);
 
     // The right code is refused now.
     const right = await a.post('/mfa/challenge').type('form').send({ _mfa_csrf: token, otp: code });
@@ -96,7 +95,7 @@ describe('the memory store directly', () => {
   const WRONG = 'b'.repeat(64);
 
   function record(id: string, now: number, maxAttempts = 3): ChallengeRecord {
-    return { id, userId: 'u1', deviceId: 'd1', purpose: 'signon', hash: RIGHT, attempts: 0, maxAttempts, createdAt: now, sentAt: now, expiresAt: now + 60_000, used: false };
+    return { id, userId: 'u1', deviceId: 'd1', purpose: 'signon', deviceStatus: 'ACTIVE', hash: RIGHT, attempts: 0, maxAttempts, createdAt: now, sentAt: now, expiresAt: now + 60_000 };
   }
 
   /** A store holding u1's active device d1, which the challenges below are sent to. */
@@ -104,11 +103,11 @@ describe('the memory store directly', () => {
     const store = new MemoryMfaStore();
     store.close();
     const now = Date.now();
-    const device: DeviceRecord = {
-      id: 'd1', userId: 'u1', type: 'email', email: 'alice@example.test', nickname: null, status: 'ACTIVE', isDefault: true,
+    const device: NewDeviceRecord = {
+      id: 'd1', userId: 'u1', type: 'email', data: { email: 'alice@example.test' }, nickname: null, status: 'ACTIVE',
       createdAt: now, updatedAt: now, activatedAt: now, activationChallengeId: null,
     };
-    expect(await store.insertDevice(device, 5)).toBe(true);
+    expect(await store.insertDevice(device, 5)).not.toBeNull();
     return store;
   }
 

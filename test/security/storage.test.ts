@@ -23,7 +23,7 @@ import {
 const sink = useSink();
 const SRC = fileURLToPath(new URL('../../src', import.meta.url));
 
-const CHALLENGE_FIELDS = ['attempts', 'createdAt', 'deviceId', 'expiresAt', 'hash', 'id', 'maxAttempts', 'purpose', 'sentAt', 'used', 'userId'];
+const CHALLENGE_FIELDS = ['attempts', 'createdAt', 'deviceId', 'deviceStatus', 'expiresAt', 'hash', 'id', 'maxAttempts', 'purpose', 'sentAt', 'userId'];
 
 describe('codes are stored only as an HMAC', () => {
   it('no code, in any form, is in the store, the session, the events or the logs', async () => {
@@ -153,11 +153,11 @@ describe('the sources keep to the promises', () => {
     store.close();
     const now = Date.now();
     await store.insertDevice({
-      id: 'd', userId: 'u', type: 'email', email: 'u@example.test', nickname: null, status: 'ACTIVE', isDefault: true,
+      id: 'd', userId: 'u', type: 'email', data: { email: 'u@example.test' }, nickname: null, status: 'ACTIVE',
       createdAt: now, updatedAt: now, activatedAt: now, activationChallengeId: null,
     }, 5);
     const hash = 'ab'.repeat(32);
-    const base = { userId: 'u', deviceId: 'd', purpose: 'signon' as const, attempts: 0, maxAttempts: 5, createdAt: now, sentAt: now, expiresAt: now + 60_000, used: false };
+    const base = { userId: 'u', deviceId: 'd', purpose: 'signon' as const, deviceStatus: 'ACTIVE' as const, attempts: 0, maxAttempts: 5, createdAt: now, sentAt: now, expiresAt: now + 60_000 };
     await store.createChallenge({ ...base, id: 'c1', hash }, 120_000, { limit: 10, windowMs: 60_000 }, now);
     const lockout = { threshold: 100, windowMs: 60_000, durationMs: 60_000 };
     expect((await store.attemptChallenge('u', 'c1', 'ab'.repeat(31), lockout, now)).status).toBe('invalid');

@@ -1,22 +1,25 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { ChallengeRecord, DeviceRecord, MfaStore } from '../../src/stores/types.js';
+import type { ChallengeRecord, MfaStore, NewDeviceRecord } from '../../src/stores/types.js';
 
 const LOCK = { threshold: 4, windowMs: 60_000, durationMs: 120_000 };
 const QUOTA = { limit: 3, windowMs: 60_000 };
 const HASH_A = 'a1'.repeat(32);
 const HASH_B = 'b2'.repeat(32);
+// What a TOTP device keeps: a sealed secret, opaque to the store.
+const SEALED = 'v1.sealed.7Hq2bXw/opaque+bytes==';
+// Recovery codes as the store sees them: opaque hashes, never a code.
+const RECOVERY = ['rc.hmac.Q2xZ-1', 'rc.hmac.Q2xZ-2', 'rc.hmac.Q2xZ-3', 'rc.hmac.Q2xZ-4'] as const;
 
 let counter = 0;
-function device(userId: string, overrides: Partial<DeviceRecord> = {}): DeviceRecord {
+function device(userId: string, overrides: Partial<NewDeviceRecord> = {}): NewDeviceRecord {
   counter += 1;
   return {
     id: `dev-${counter}`,
     userId,
     type: 'email',
-    email: `user${counter}@example.test`,
+    data: { email: `user${counter}@example.test` },
     nickname: null,
     status: 'ACTIVE',
-    isDefault: false,
     createdAt: 1_000 + counter,
     updatedAt: 1_000 + counter,
     activatedAt: 1_000 + counter,
@@ -32,13 +35,13 @@ function challenge(userId: string, now: number, overrides: Partial<ChallengeReco
     userId,
     deviceId: 'dev-x',
     purpose: 'signon',
+    deviceStatus: 'ACTIVE',
     hash: HASH_A,
     attempts: 0,
     maxAttempts: 3,
     createdAt: now,
     sentAt: now,
     expiresAt: now + 60_000,
-    used: false,
     ...overrides,
   };
 }
@@ -71,62 +74,107 @@ export function storeConformance(name: string, make: () => Promise<StoreFixture>
     });
 
     describe('devices', () => {
-      it('inserts up to the limit, lists in creation order, gets by id', async () => {
-        const first = device(user, { createdAt: 10 });
-        const second = device(user, { createdAt: 20 });
-        expect(await store.insertDevice(second, 3)).toBe(true);
-        expect(await store.insertDevice(first, 3)).toBe(true);
-        expect(await store.insertDevice(device(user), 3)).toBe(false);
-        expect((await store.listDevices(user)).map((d) => d.id)).toEqual(['dev-x', first.id, second.id]);
-        expect(await store.getDevice(user, first.id)).toEqual(first);
+      it('inserts up to the limit, each last in the order whatever order the caller set, and gets by id', async () => {
+        const later = device(user, { createdAt: 20 });
+        const earlier = device(user, { createdAt: 10 });
+        expect(await store.insertDevice(later, 3)).toEqual({ ...later, order: 1 });
+        // An order the caller slips in is not taken: the store places the device.
+        const stored = await store.insertDevice({ ...earlier, order: -5 } as NewDeviceRecord, 3);
+        expect(stored).toEqual({ ...earlier, order: 2 });
+        expect(await store.insertDevice(device(user), 3)).toBeNull();
+        // Listed in their order, not by creation.
+        expect((await store.listDevices(user)).map((d) => d.id)).toEqual(['dev-x', later.id, earlier.id]);
+        expect(await store.getDevice(user, earlier.id)).toEqual(stored);
         expect(await store.getDevice(user, 'nope')).toBeNull();
-        expect(await store.getDevice('someone-else', first.id)).toBeNull();
+        expect(await store.getDevice('someone-else', earlier.id)).toBeNull();
         expect(await store.listDevices('someone-else')).toEqual([]);
       });
 
-      it('returns copies: changing a result changes nothing stored', async () => {
+      it('returns copies: changing a result, or what was inserted, changes nothing stored', async () => {
         const d = device(user);
+        const email = d.data.email;
         await store.insertDevice(d, 5);
         const got = (await store.getDevice(user, d.id))!;
         got.status = 'BLOCKED';
-        d.email = 'changed@example.test';
-        expect(await store.getDevice(user, d.id)).toMatchObject({ status: 'ACTIVE', email: `${d.email === 'changed@example.test' ? got.email : d.email}` });
+        got.data.email = 'changed@example.test';
+        d.data.email = 'changed-too@example.test';
+        expect(await store.getDevice(user, d.id)).toMatchObject({ status: 'ACTIVE', data: { email } });
+      });
+
+      it("keeps the method's data as it was given, whatever JSON it holds, through every change", async () => {
+        // What Lua's cjson would mangle: an empty array, a long number, an escaped slash, a null.
+        const data = { secret: 'opaque/sealed+value==', transports: [], nested: { list: [1, 'two', { three: null }] }, big: 1234567890123456, text: 'Büro "<x>"' };
+        const d = device(user, { type: 'some-method', data });
+        await store.insertDevice(d, 5);
+        expect((await store.getDevice(user, d.id))!.data).toEqual(data);
+        await store.updateDevice(user, d.id, { nickname: 'n', status: 'BLOCKED' });
+        await store.orderDevices(user, [d.id, 'dev-x']);
+        expect(await store.useTotpStep(user, d.id, 7, 'BLOCKED', LOCK, now)).toEqual({ status: 'ok' });
+        expect((await store.listDevices(user))[0]).toMatchObject({ id: d.id, type: 'some-method', data: { ...data, lastStep: 7 }, nickname: 'n' });
       });
 
       it('patches a device, keeping unicode and nulls, and answers null for a missing one', async () => {
-        const d = device(user, { status: 'ACTIVATION_REQUIRED', activatedAt: null, activationChallengeId: 'ch' });
-        await store.insertDevice(d, 5);
+        const d = (await store.insertDevice(device(user, { status: 'ACTIVATION_REQUIRED', activatedAt: null, activationChallengeId: 'ch' }), 5))!;
         const patched = await store.updateDevice(user, d.id, { status: 'ACTIVE', activatedAt: 5, activationChallengeId: null, nickname: 'Büro "<x>"' });
         expect(patched).toEqual({ ...d, status: 'ACTIVE', activatedAt: 5, activationChallengeId: null, nickname: 'Büro "<x>"' });
         expect(await store.getDevice(user, d.id)).toEqual(patched);
         expect(await store.updateDevice(user, 'missing', { nickname: 'x' })).toBeNull();
       });
 
-      it('keeps exactly one default, and onlyIfNone does not take it over', async () => {
-        const a = device(user);
-        const b = device(user);
-        await store.insertDevice(a, 5);
-        await store.insertDevice(b, 5);
-        await store.deleteDevice(user, 'dev-x');
-        expect(await store.setDefaultDevice(user, a.id, true)).toBe(true);
-        expect(await store.setDefaultDevice(user, b.id, true)).toBe(false);
-        expect((await store.listDevices(user)).filter((d) => d.isDefault).map((d) => d.id)).toEqual([a.id]);
-        expect(await store.setDefaultDevice(user, b.id)).toBe(true);
-        expect((await store.listDevices(user)).filter((d) => d.isDefault).map((d) => d.id)).toEqual([b.id]);
-        expect(await store.setDefaultDevice(user, 'missing')).toBe(false);
+      it("orders the user's devices by a permutation of their ids, and refuses anything else, changing nothing", async () => {
+        const pending = device(user, { status: 'ACTIVATION_REQUIRED', activatedAt: null });
+        const blocked = device(user, { status: 'BLOCKED' });
+        const other = device(user);
+        for (const d of [pending, blocked, other]) await store.insertDevice(d, 10);
+        const ids = async () => (await store.listDevices(user)).map((d) => d.id);
+        expect(await ids()).toEqual(['dev-x', pending.id, blocked.id, other.id]);
+
+        const wanted = [pending.id, blocked.id, other.id, 'dev-x'];
+        expect(await store.orderDevices(user, wanted)).toBe(true);
+        expect((await store.listDevices(user)).map((d) => [d.id, d.order])).toEqual(wanted.map((id, i) => [id, i]));
+        // The first ACTIVE device in the order is the default: what callers read from this list.
+        expect((await store.listDevices(user)).find((d) => d.status === 'ACTIVE')!.id).toBe(other.id);
+
+        await store.insertDevice(device(user, { id: 'dev-elsewhere', userId: `other-${user}` }), 10);
+        for (const refused of [
+          [pending.id, blocked.id, other.id], // one left out
+          [pending.id, blocked.id, other.id, 'dev-x', 'dev-new'], // one that is not there
+          [pending.id, pending.id, other.id, 'dev-x'], // one twice, one left out
+          [pending.id, blocked.id, other.id, 'dev-elsewhere'], // another user's
+          [],
+        ]) {
+          expect(await store.orderDevices(user, refused), refused.join()).toBe(false);
+          expect(await ids()).toEqual(wanted);
+        }
+        expect(await store.orderDevices(`other-${user}`, ['dev-x'])).toBe(false);
+        expect(await store.orderDevices(`nobody-${user}`, [])).toBe(true);
+
+        // A new device still goes last, one past the highest place.
+        const added = await store.insertDevice(device(user), 10);
+        expect(added!.order).toBe(4);
+        expect(await ids()).toEqual([...wanted, added!.id]);
+      });
+
+      it('a reorder racing an insert is refused whole, or the new device lands after it', async () => {
+        for (let round = 0; round < 10; round++) {
+          const before = (await store.listDevices(user)).map((d) => d.id);
+          const reversed = [...before].reverse();
+          const fresh = device(user);
+          const [ordered] = await Promise.all([store.orderDevices(user, reversed), store.insertDevice(fresh, 100)]);
+          const after = (await store.listDevices(user)).map((d) => d.id);
+          expect(after).toEqual([...(ordered ? reversed : before), fresh.id]);
+        }
       });
 
       it('deletes a device and returns it once', async () => {
-        const d = device(user);
-        await store.insertDevice(d, 5);
+        const d = (await store.insertDevice(device(user), 5))!;
         expect(await store.deleteDevice(user, d.id)).toEqual(d);
         expect(await store.deleteDevice(user, d.id)).toBeNull();
         expect((await store.listDevices(user)).map((x) => x.id)).toEqual(['dev-x']);
       });
 
       it('keepLastActive keeps the only active device, even under parallel removals', async () => {
-        const waiting = device(user, { status: 'ACTIVATION_REQUIRED', activatedAt: null });
-        await store.insertDevice(waiting, 10);
+        const waiting = (await store.insertDevice(device(user, { status: 'ACTIVATION_REQUIRED', activatedAt: null }), 10))!;
         // dev-x is the only ACTIVE one: kept; a device that is not active goes.
         expect(await store.deleteDevice(user, 'dev-x', { keepLastActive: true })).toBeNull();
         expect(await store.deleteDevice(user, waiting.id, { keepLastActive: true })).toEqual(waiting);
@@ -143,7 +191,10 @@ export function storeConformance(name: string, make: () => Promise<StoreFixture>
       it('counts the limit atomically under parallel inserts', async () => {
         const results = await Promise.all(Array.from({ length: 20 }, () => store.insertDevice(device(user), 6)));
         expect(results.filter(Boolean)).toHaveLength(5);
-        expect(await store.listDevices(user)).toHaveLength(6);
+        const list = await store.listDevices(user);
+        expect(list).toHaveLength(6);
+        // Each in a place of its own.
+        expect(list.map((d) => d.order)).toEqual([0, 1, 2, 3, 4, 5]);
       });
     });
 
@@ -172,7 +223,7 @@ export function storeConformance(name: string, make: () => Promise<StoreFixture>
         const c = challenge(user, now);
         await store.createChallenge(c, 60_000, QUOTA, now);
         const ok = await store.attemptChallenge(user, c.id, HASH_A, LOCK, now);
-        expect(ok).toEqual({ status: 'ok', challenge: { ...c, attempts: 1, used: true } });
+        expect(ok).toEqual({ status: 'ok', challenge: { ...c, attempts: 1 } });
         // Gone at once: nothing is kept of a used code, and a replay finds nothing.
         expect(await store.getChallenge(user, c.id)).toBeNull();
         expect(await store.attemptChallenge(user, c.id, HASH_A, LOCK, now)).toEqual({ status: 'missing' });
@@ -227,7 +278,7 @@ export function storeConformance(name: string, make: () => Promise<StoreFixture>
         expect(await store.attemptChallenge(user, b.id, HASH_B, rule, now + 1_003)).toEqual({ status: 'invalid', remainingAttempts: 8 });
       });
 
-      it('refuses a code whose device was removed, or is not in the state its purpose needs', async () => {
+      it("refuses a code whose device was removed, or is not in the challenge's deviceStatus", async () => {
         const c = challenge(user, now);
         await store.createChallenge(c, 60_000, QUOTA, now);
         await store.deleteDevice(user, 'dev-x');
@@ -236,12 +287,22 @@ export function storeConformance(name: string, make: () => Promise<StoreFixture>
 
         const pairing = device(user, { status: 'ACTIVATION_REQUIRED' });
         await store.insertDevice(pairing, 100);
-        const p = challenge(user, now, { purpose: 'pairing', deviceId: pairing.id });
-        const s = challenge(user, now, { purpose: 'signon', deviceId: pairing.id });
+        const p = challenge(user, now, { purpose: 'pairing', deviceStatus: 'ACTIVATION_REQUIRED', deviceId: pairing.id });
+        const s = challenge(user, now, { purpose: 'signon', deviceStatus: 'ACTIVE', deviceId: pairing.id });
         await store.createChallenge(p, 60_000, QUOTA, now);
         await store.createChallenge(s, 60_000, QUOTA, now);
         expect(await store.attemptChallenge(user, s.id, HASH_A, LOCK, now)).toEqual({ status: 'device_gone' });
         expect(await store.attemptChallenge(user, p.id, HASH_A, LOCK, now)).toMatchObject({ status: 'ok' });
+
+        // The status comes from the record, never from the purpose: the store knows no purpose's rule.
+        const active = device(user);
+        await store.insertDevice(active, 100);
+        const pairingOnActive = challenge(user, now, { purpose: 'pairing', deviceStatus: 'ACTIVATION_REQUIRED', deviceId: active.id });
+        const pairingWantsActive = challenge(user, now, { purpose: 'pairing', deviceStatus: 'ACTIVE', deviceId: active.id });
+        await store.createChallenge(pairingOnActive, 60_000, { limit: 10, windowMs: 60_000 }, now);
+        await store.createChallenge(pairingWantsActive, 60_000, { limit: 10, windowMs: 60_000 }, now);
+        expect(await store.attemptChallenge(user, pairingOnActive.id, HASH_A, LOCK, now)).toEqual({ status: 'device_gone' });
+        expect(await store.attemptChallenge(user, pairingWantsActive.id, HASH_A, LOCK, now)).toMatchObject({ status: 'ok' });
 
         const blocked = device(user, { status: 'BLOCKED' });
         await store.insertDevice(blocked, 100);
@@ -324,6 +385,131 @@ export function storeConformance(name: string, make: () => Promise<StoreFixture>
       });
     });
 
+    describe('answers that are no stored challenge', () => {
+      it('recordFailure counts in the window attemptChallenge counts in, and says which call locked', async () => {
+        const c = challenge(user, now, { maxAttempts: 10 });
+        await store.createChallenge(c, 600_000, QUOTA, now);
+        expect(await store.attemptChallenge(user, c.id, HASH_B, LOCK, now)).toMatchObject({ status: 'invalid' });
+        expect(await store.recordFailure(user, LOCK, now)).toEqual({ status: 'counted' });
+        expect(await store.recordFailure(user, LOCK, now + 1)).toEqual({ status: 'counted' });
+        expect(await store.recordFailure(user, LOCK, now + 2)).toEqual({ status: 'locked', lockedUntil: now + 2 + LOCK.durationMs, locked: true });
+        // Refused while locked, and nothing more is counted: the lock is not lengthened.
+        expect(await store.recordFailure(user, LOCK, now + 3)).toEqual({ status: 'locked', lockedUntil: now + 2 + LOCK.durationMs, locked: false });
+        expect(await store.attemptChallenge(user, c.id, HASH_A, LOCK, now + 3)).toMatchObject({ status: 'locked', lockedUntil: now + 2 + LOCK.durationMs });
+        expect(await store.getLock(user, now + 3)).toBe(now + 2 + LOCK.durationMs);
+        // Once the lock ends, the count starts over.
+        const after = now + 2 + LOCK.durationMs;
+        for (let i = 0; i < LOCK.threshold - 1; i++) expect(await store.recordFailure(user, LOCK, after + i)).toEqual({ status: 'counted' });
+      });
+
+      it('recordFailure forgets failures after their window, and after clearLock', async () => {
+        const rule = { threshold: 3, windowMs: 1_000, durationMs: 5_000 };
+        await store.recordFailure(user, rule, now);
+        await store.recordFailure(user, rule, now);
+        expect(await store.recordFailure(user, rule, now + 1_000)).toEqual({ status: 'counted' });
+        await store.recordFailure(user, rule, now + 1_001);
+        expect(await store.recordFailure(user, rule, now + 1_002)).toMatchObject({ status: 'locked', locked: true });
+        await store.clearLock(user);
+        expect(await store.getLock(user, now + 1_003)).toBeNull();
+        expect(await store.recordFailure(user, rule, now + 1_003)).toEqual({ status: 'counted' });
+      });
+
+      it('a TOTP step answers once per device: a later step passes, the same or an earlier one is replayed', async () => {
+        const rule = { ...LOCK, threshold: 100 };
+        const totp = device(user, { type: 'totp', data: { secret: SEALED } });
+        const other = device(user, { type: 'totp', data: { secret: SEALED } });
+        await store.insertDevice(totp, 10);
+        await store.insertDevice(other, 10);
+        expect(await store.useTotpStep(user, totp.id, 56_000_000, 'ACTIVE', rule, now)).toEqual({ status: 'ok' });
+        expect((await store.getDevice(user, totp.id))!.data).toEqual({ secret: SEALED, lastStep: 56_000_000 });
+        expect(await store.useTotpStep(user, totp.id, 56_000_000, 'ACTIVE', rule, now)).toEqual({ status: 'replayed' });
+        expect(await store.useTotpStep(user, totp.id, 55_999_999, 'ACTIVE', rule, now)).toEqual({ status: 'replayed' });
+        expect((await store.getDevice(user, totp.id))!.data.lastStep).toBe(56_000_000);
+        expect(await store.useTotpStep(user, totp.id, 56_000_001, 'ACTIVE', rule, now)).toEqual({ status: 'ok' });
+        // Each device keeps its own last step.
+        expect(await store.useTotpStep(user, other.id, 56_000_000, 'ACTIVE', rule, now)).toEqual({ status: 'ok' });
+        expect((await store.getDevice(user, totp.id))!.data).toEqual({ secret: SEALED, lastStep: 56_000_001 });
+      });
+
+      it('a TOTP step counts only on a device in the status the caller names', async () => {
+        const rule = { ...LOCK, threshold: 100 };
+        const pending = device(user, { type: 'totp', status: 'ACTIVATION_REQUIRED', data: { secret: SEALED } });
+        const blocked = device(user, { type: 'totp', status: 'BLOCKED', data: { secret: SEALED } });
+        await store.insertDevice(pending, 10);
+        await store.insertDevice(blocked, 10);
+        expect(await store.useTotpStep(user, pending.id, 1, 'ACTIVE', rule, now)).toEqual({ status: 'device_gone' });
+        expect(await store.useTotpStep(user, pending.id, 1, 'ACTIVATION_REQUIRED', rule, now)).toEqual({ status: 'ok' });
+        expect(await store.useTotpStep(user, blocked.id, 1, 'ACTIVE', rule, now)).toEqual({ status: 'device_gone' });
+        expect(await store.useTotpStep(user, 'missing', 1, 'ACTIVE', rule, now)).toEqual({ status: 'device_gone' });
+        expect(await store.useTotpStep(`other-${user}`, pending.id, 2, 'ACTIVATION_REQUIRED', rule, now)).toEqual({ status: 'device_gone' });
+        // A refusal spends no step.
+        expect((await store.getDevice(user, blocked.id))!.data).toEqual({ secret: SEALED });
+      });
+
+      it('a replayed step counts as a failure, shared with wrong codes, locks at the threshold, and a used step forgets them', async () => {
+        const totp = device(user, { type: 'totp', data: { secret: SEALED, lastStep: 100 } });
+        await store.insertDevice(totp, 10);
+        expect(await store.recordFailure(user, LOCK, now)).toEqual({ status: 'counted' });
+        expect(await store.useTotpStep(user, totp.id, 100, 'ACTIVE', LOCK, now)).toEqual({ status: 'replayed' });
+        // A used step forgets the failures counted so far.
+        expect(await store.useTotpStep(user, totp.id, 101, 'ACTIVE', LOCK, now)).toEqual({ status: 'ok' });
+        for (let i = 0; i < LOCK.threshold - 1; i++) expect(await store.useTotpStep(user, totp.id, 101, 'ACTIVE', LOCK, now)).toEqual({ status: 'replayed' });
+        expect(await store.useTotpStep(user, totp.id, 90, 'ACTIVE', LOCK, now + 5)).toEqual({ status: 'locked', lockedUntil: now + 5 + LOCK.durationMs, locked: true });
+        // Locked: even a fresh step is refused, and not spent.
+        expect(await store.useTotpStep(user, totp.id, 102, 'ACTIVE', LOCK, now + 6)).toEqual({ status: 'locked', lockedUntil: now + 5 + LOCK.durationMs, locked: false });
+        expect((await store.getDevice(user, totp.id))!.data.lastStep).toBe(101);
+        expect(await store.useTotpStep(user, totp.id, 102, 'ACTIVE', LOCK, now + 5 + LOCK.durationMs)).toEqual({ status: 'ok' });
+      });
+    });
+
+    describe('recovery codes', () => {
+      const [R1, R2, R3, R4] = RECOVERY;
+
+      it('replaces the whole set, counts what is left, and each hash answers once', async () => {
+        expect(await store.countRecoveryCodes(user)).toBe(0);
+        await store.replaceRecoveryCodes(user, [R1, R2, R3]);
+        expect(await store.countRecoveryCodes(user)).toBe(3);
+        expect(await store.useRecoveryCode(user, R2, LOCK, now)).toEqual({ status: 'ok', remaining: 2 });
+        expect(await store.useRecoveryCode(user, R2, LOCK, now)).toEqual({ status: 'invalid' });
+        expect(await store.countRecoveryCodes(user)).toBe(2);
+        // Another user's codes are their own.
+        expect(await store.useRecoveryCode(`other-${user}`, R1, LOCK, now)).toEqual({ status: 'invalid' });
+        expect(await store.countRecoveryCodes(`other-${user}`)).toBe(0);
+
+        // A new set voids the old one at once, unused codes and all.
+        await store.replaceRecoveryCodes(user, [R4, R4]);
+        expect(await store.countRecoveryCodes(user)).toBe(1);
+        expect(await store.useRecoveryCode(user, R1, LOCK, now)).toEqual({ status: 'invalid' });
+        expect(await store.useRecoveryCode(user, R4, LOCK, now)).toEqual({ status: 'ok', remaining: 0 });
+        expect(await store.countRecoveryCodes(user)).toBe(0);
+        await store.replaceRecoveryCodes(user, [R3]);
+        await store.replaceRecoveryCodes(user, []);
+        expect(await store.countRecoveryCodes(user)).toBe(0);
+        expect(await store.useRecoveryCode(user, R3, LOCK, now)).toEqual({ status: 'invalid' });
+      });
+
+      it('matches the whole hash only: a prefix, a longer string or another case is a miss', async () => {
+        const rule = { ...LOCK, threshold: 100 };
+        await store.replaceRecoveryCodes(user, [HASH_A]);
+        for (const near of [HASH_A.slice(0, -2), `${HASH_A}00`, HASH_A.toUpperCase(), `${HASH_A.slice(0, -1)}2`, '']) {
+          expect(await store.useRecoveryCode(user, near, rule, now), near).toEqual({ status: 'invalid' });
+        }
+        expect(await store.useRecoveryCode(user, HASH_A, rule, now)).toEqual({ status: 'ok', remaining: 0 });
+      });
+
+      it('a miss counts a failure, shared with wrong codes, and locks; a match forgets them; nothing is used while locked', async () => {
+        await store.replaceRecoveryCodes(user, [R1, R2]);
+        expect(await store.recordFailure(user, LOCK, now)).toEqual({ status: 'counted' });
+        expect(await store.useRecoveryCode(user, R3, LOCK, now)).toEqual({ status: 'invalid' });
+        expect(await store.useRecoveryCode(user, R1, LOCK, now)).toEqual({ status: 'ok', remaining: 1 });
+        for (let i = 0; i < LOCK.threshold - 1; i++) expect(await store.useRecoveryCode(user, R3, LOCK, now)).toEqual({ status: 'invalid' });
+        expect(await store.useRecoveryCode(user, R3, LOCK, now + 5)).toEqual({ status: 'locked', lockedUntil: now + 5 + LOCK.durationMs, locked: true });
+        expect(await store.useRecoveryCode(user, R2, LOCK, now + 6)).toEqual({ status: 'locked', lockedUntil: now + 5 + LOCK.durationMs, locked: false });
+        expect(await store.countRecoveryCodes(user)).toBe(1);
+        expect(await store.useRecoveryCode(user, R2, LOCK, now + 5 + LOCK.durationMs)).toEqual({ status: 'ok', remaining: 0 });
+      });
+    });
+
     describe('under a burst of parallel requests', () => {
       it('50 parallel right answers: exactly one succeeds', async () => {
         const c = challenge(user, now, { maxAttempts: 100 });
@@ -350,6 +536,51 @@ export function storeConformance(name: string, make: () => Promise<StoreFixture>
         expect(results.filter((r) => r.status === 'invalid')).toHaveLength(LOCK.threshold - 1);
         expect(results.filter((r) => r.status === 'locked' && r.locked)).toHaveLength(1);
         expect(results.filter((r) => r.status === 'locked')).toHaveLength(50 - LOCK.threshold + 1);
+      });
+
+      it('20 parallel uses of one TOTP step: exactly one ok', async () => {
+        const totp = device(user, { type: 'totp', data: { secret: SEALED, lastStep: 9 } });
+        await store.insertDevice(totp, 10);
+        const rule = { ...LOCK, threshold: 1_000 };
+        const results = await Promise.all(Array.from({ length: 20 }, () => store.useTotpStep(user, totp.id, 10, 'ACTIVE', rule, now)));
+        expect(results.filter((r) => r.status === 'ok')).toHaveLength(1);
+        expect(results.filter((r) => r.status === 'replayed')).toHaveLength(19);
+        expect((await store.getDevice(user, totp.id))!.data.lastStep).toBe(10);
+      });
+
+      it('50 parallel replays lock the user exactly once', async () => {
+        const totp = device(user, { type: 'totp', data: { secret: SEALED, lastStep: 9 } });
+        await store.insertDevice(totp, 10);
+        const results = await Promise.all(Array.from({ length: 50 }, () => store.useTotpStep(user, totp.id, 9, 'ACTIVE', LOCK, now)));
+        expect(results.filter((r) => r.status === 'replayed')).toHaveLength(LOCK.threshold - 1);
+        expect(results.filter((r) => r.status === 'locked' && r.locked)).toHaveLength(1);
+        expect(results.filter((r) => r.status === 'locked')).toHaveLength(50 - LOCK.threshold + 1);
+      });
+
+      it('50 parallel uses of one recovery code: exactly one ok', async () => {
+        await store.replaceRecoveryCodes(user, [...RECOVERY]);
+        const rule = { ...LOCK, threshold: 1_000 };
+        const results = await Promise.all(Array.from({ length: 50 }, () => store.useRecoveryCode(user, RECOVERY[0], rule, now)));
+        expect(results.filter((r) => r.status === 'ok')).toEqual([{ status: 'ok', remaining: RECOVERY.length - 1 }]);
+        expect(results.filter((r) => r.status === 'invalid')).toHaveLength(49);
+        expect(await store.countRecoveryCodes(user)).toBe(RECOVERY.length - 1);
+      });
+
+      it('50 parallel wrong recovery codes lock the user exactly once', async () => {
+        await store.replaceRecoveryCodes(user, [RECOVERY[0]]);
+        const results = await Promise.all(Array.from({ length: 50 }, () => store.useRecoveryCode(user, RECOVERY[1], LOCK, now)));
+        expect(results.filter((r) => r.status === 'invalid')).toHaveLength(LOCK.threshold - 1);
+        expect(results.filter((r) => r.status === 'locked' && r.locked)).toHaveLength(1);
+        expect(results.filter((r) => r.status === 'locked')).toHaveLength(50 - LOCK.threshold + 1);
+        expect(await store.countRecoveryCodes(user)).toBe(1);
+      });
+
+      it('50 parallel recordFailure calls lock the user exactly once', async () => {
+        const results = await Promise.all(Array.from({ length: 50 }, () => store.recordFailure(user, LOCK, now)));
+        expect(results.filter((r) => r.status === 'counted')).toHaveLength(LOCK.threshold - 1);
+        expect(results.filter((r) => r.status === 'locked' && r.locked)).toHaveLength(1);
+        expect(results.filter((r) => r.status === 'locked' && !r.locked)).toHaveLength(50 - LOCK.threshold);
+        expect(await store.getLock(user, now)).toBe(now + LOCK.durationMs);
       });
 
       it('a verify racing a resend never accepts the old code once the new one is stored', async () => {

@@ -28,7 +28,7 @@ describe.skipIf(!available)('redis cluster', () => {
     const slots = new Set<string>();
     for (let i = 0; i < 20; i++) {
       const userId = `spread-${i}`;
-      await store.insertDevice({ id: 'd', userId, type: 'email', email: 'a@b.test', nickname: null, status: 'ACTIVE', isDefault: false, createdAt: 1, updatedAt: 1, activatedAt: 1, activationChallengeId: null }, 5);
+      await store.insertDevice({ id: 'd', userId, type: 'email', data: { email: 'a@b.test' }, nickname: null, status: 'ACTIVE', createdAt: 1, updatedAt: 1, activatedAt: 1, activationChallengeId: null }, 5);
       const master = client.getMasters().find((m) => m.port === client.getSlotMaster(keySlot(`{spread-${i}}`)).port);
       slots.add(String(master?.port));
     }

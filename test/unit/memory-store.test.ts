@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { MemoryMfaStore } from '../../src/stores/memory.js';
-import type { ChallengeRecord, DeviceRecord } from '../../src/stores/types.js';
+import type { ChallengeRecord, NewDeviceRecord } from '../../src/stores/types.js';
 
 afterEach(() => {
   vi.useRealTimers();
@@ -12,25 +12,24 @@ function challenge(id: string, now: number, userId = 'u1'): ChallengeRecord {
     userId,
     deviceId: 'd1',
     purpose: 'signon',
+    deviceStatus: 'ACTIVE',
     hash: 'aa'.repeat(32),
     attempts: 0,
     maxAttempts: 3,
     createdAt: now,
     sentAt: now,
     expiresAt: now + 500,
-    used: false,
   };
 }
 
-function device(id: string, userId = 'u1'): DeviceRecord {
+function device(id: string, userId = 'u1'): NewDeviceRecord {
   return {
     id,
     userId,
     type: 'email',
-    email: `${id}@example.test`,
+    data: { email: `${id}@example.test` },
     nickname: null,
     status: 'ACTIVE',
-    isDefault: true,
     createdAt: 1,
     updatedAt: 1,
     activatedAt: 1,
@@ -104,13 +103,28 @@ describe('MemoryMfaStore sweep', () => {
     const store = new MemoryMfaStore();
     try {
       const t0 = Date.now();
-      expect(await store.insertDevice(device('d1'), 5)).toBe(true);
+      expect(await store.insertDevice(device('d1'), 5)).not.toBeNull();
       await store.createChallenge(challenge('c1', t0), 1000, { limit: 5, windowMs: 1000 }, t0);
       await store.createChallenge(challenge('c2', t0, 'u2'), 10_000, { limit: 5, windowMs: 1000 }, t0);
       store.sweep(t0 + 5000);
       expect(users(store).get('u1')!.challenges.size).toBe(0);
       expect(await store.listDevices('u1')).toHaveLength(1);
       expect(users(store).get('u2')!.challenges.has('c2')).toBe(true);
+    } finally {
+      store.close();
+    }
+  });
+
+  it('keeps a user who has recovery codes and nothing else', async () => {
+    const store = new MemoryMfaStore();
+    try {
+      await store.replaceRecoveryCodes('u1', ['rc.hmac.1', 'rc.hmac.2']);
+      store.sweep(Date.now() + 86_400_000);
+      expect(await store.countRecoveryCodes('u1')).toBe(2);
+      // Once the last code is used, nothing holds the user.
+      for (const hash of ['rc.hmac.1', 'rc.hmac.2']) await store.useRecoveryCode('u1', hash, { threshold: 5, windowMs: 1000, durationMs: 1000 }, Date.now());
+      store.sweep(Date.now() + 86_400_000);
+      expect(users(store).has('u1')).toBe(false);
     } finally {
       store.close();
     }

@@ -15,15 +15,15 @@ function policy(options: SignOnPolicyOptions<U> = {}): ResolvedPolicy<U> {
   return resolveOptions<U>({ user: { id: (u) => u.id }, policy: options } as MfaOptions<U>, { NODE_ENV: 'test' }).policies.get('default')!;
 }
 
-function device(id: string, isDefault = false): DeviceRecord {
+function device(id: string, order = 0): DeviceRecord {
   return {
     id,
     userId: 'u1',
     type: 'email',
-    email: `${id}@example.test`,
+    data: { email: `${id}@example.test` },
     nickname: null,
     status: 'ACTIVE',
-    isDefault,
+    order,
     createdAt: 1,
     updatedAt: 1,
     activatedAt: 1,
@@ -58,7 +58,7 @@ function list(...ranges: string[]): BlockList {
 
 describe('evaluatePolicy', () => {
   it('denies a user whose devices are blocked, whatever noDevice says: a password alone must not pair another', async () => {
-    const blocked = { ...device('d1', true), status: 'BLOCKED' as const };
+    const blocked = { ...device('d1'), status: 'BLOCKED' as const };
     for (const noDevice of ['enroll', 'bypass', 'deny'] as const) {
       expect(await evaluatePolicy(policy({ noDevice }), input({}, [blocked]).value)).toEqual({ action: 'deny' });
     }
@@ -67,7 +67,7 @@ describe('evaluatePolicy', () => {
   });
 
   it('challenges on the first active device when no exception matches', async () => {
-    const devices = [device('d1', true), device('d2')];
+    const devices = [device('d1'), device('d2', 1)];
     const decision = await evaluatePolicy(policy(), input({}, devices).value);
     expect(decision).toEqual({ action: 'challenge', device: devices[0], devices });
   });
@@ -75,7 +75,7 @@ describe('evaluatePolicy', () => {
   it('skips when the skip predicate answers true, before reading any device; it gets the user and the request', async () => {
     const seen: unknown[] = [];
     const p = policy({ skip: (user, req) => (seen.push(user, req), user.admin === true) });
-    const { value, reads } = input({ user: { id: 'u3', admin: true } }, [device('d1', true)]);
+    const { value, reads } = input({ user: { id: 'u3', admin: true } }, [device('d1')]);
     expect(await evaluatePolicy(p, value)).toEqual({ action: 'skip', reason: 'skip' });
     expect(reads.count).toBe(0);
     expect(seen).toEqual([{ id: 'u3', admin: true }, { marker: 'req' }]);

@@ -1,5 +1,4 @@
 import type { Request, Response, Router } from 'express';
-import { toDevice } from '../../devices/service.js';
 import { MfaError } from '../../errors.js';
 import { requestContext } from '../context.js';
 import type { HttpDeps } from '../deps.js';
@@ -51,11 +50,11 @@ export function deviceRoutes<User>(deps: HttpDeps<User>, router: Router): void {
   }
 
   async function showActivate(req: Request, res: Response, deviceId: string, error?: MfaError): Promise<void> {
-    const device = await devices.record(auth(req).userId, deviceId);
+    const device = await devices.get(auth(req).userId, deviceId);
     if (device.status !== 'ACTIVATION_REQUIRED') return res.redirect(303, `${base}/devices`);
     pages.render(req, res, 'device-activate', {
       title: 'deviceActivate.title',
-      device: toDevice(device),
+      device,
       codeLength: options.emailMethod.otpLength,
       ...(error ? errorLocals(error) : {}),
     }, error ? error.status : 200);
@@ -122,7 +121,7 @@ export function deviceRoutes<User>(deps: HttpDeps<User>, router: Router): void {
 
   router.post('/devices/:id/remove', change(async (req, res) => {
     const userId = auth(req).userId;
-    const device = await devices.record(userId, id(req));
+    const device = await devices.get(userId, id(req));
     if (!(await changeAllowed(req, res, `${base}/devices`))) return;
     await devices.remove(userId, device.id, requestContext(req));
     notice(req, 'notice.removed', { address: device.email });

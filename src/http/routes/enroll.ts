@@ -1,5 +1,5 @@
 import type { Request, Response, Router } from 'express';
-import { maskEmailAddress, parseEmailAddress } from '../../delivery/address.js';
+import { parseEmailAddress } from '../../delivery/address.js';
 import { MfaError } from '../../errors.js';
 import { requestContext } from '../context.js';
 import type { HttpDeps } from '../deps.js';
@@ -52,11 +52,11 @@ export function enrollRoutes<User>(deps: HttpDeps<User>, flow: SignOnFlow<User>,
   async function show(req: Request, res: Response, pending: PendingSignOn, error?: MfaError): Promise<void> {
     const locals = error ? { error } : {};
     const status = error ? error.status : 200;
-    const device = pending.enrollDeviceId ? await deps.devices.record(pending.userId, pending.enrollDeviceId).catch(() => null) : null;
+    const device = pending.enrollDeviceId ? await deps.devices.get(pending.userId, pending.enrollDeviceId).catch(() => null) : null;
     if (device && device.status === 'ACTIVATION_REQUIRED') {
       return pages.render(req, res, 'enroll-verify', {
         title: 'enrollVerify.title',
-        sentTo: maskEmailAddress(device.email),
+        sentTo: device.maskedEmail,
         codeLength: options.emailMethod.otpLength,
         canChangeAddress: anyAddress(pending),
         ...locals,
