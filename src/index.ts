@@ -14,9 +14,9 @@ export type {
 export type { AuthenticateOptions } from './http/authenticate.js';
 export type { RequiredOptions } from './http/required.js';
 export type { Duration } from './duration.js';
-export type { Device, CreateDeviceInput, DeviceUpdate } from './devices/service.js';
-export type { Challenge } from './otp/challenges.js';
-export type { MfaEvent, MfaEventType, RequestContext } from './events.js';
+export type { Device, CreateDeviceInput, DeviceUpdate } from './core/devices.js';
+export type { Challenge } from './methods/code/challenges.js';
+export type { MfaEvent, MfaEventType, RequestContext } from './core/events.js';
 export { MfaStrategy, type MfaVerify, type MfaVerifyResult, type MfaSuccessInfo } from './passport/strategy.js';
 export { MemoryMfaStore, type MemoryMfaStoreOptions } from './stores/memory.js';
 export { RedisMfaStore, type RedisMfaStoreOptions, type RedisScriptClient } from './stores/redis.js';
@@ -35,4 +35,4 @@ export {
   NoDeviceError,
   BadRequestError,
   type MfaErrorCode,
-} from './errors.js';
+} from './core/errors.js';

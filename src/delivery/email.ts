@@ -1,8 +1,8 @@
-import { DeliveryError } from '../errors.js';
+import { DeliveryError } from '../core/errors.js';
 import { messageHelpers, type Translator } from '../i18n/translator.js';
 import type { Branding, Logger, MailTransport } from '../config/contracts.js';
 import type { Renderer } from '../render.js';
-import { parseEmailAddress } from './address.js';
+import { parseEmailAddress } from '../methods/email/address.js';
 
 export type EmailKind = 'pairing' | 'signon' | 'stepup' | 'device-added' | 'device-removed';
 

@@ -1,4 +1,4 @@
-import { BadRequestError, MfaError, ValidationError } from '../errors.js';
+import { BadRequestError, MfaError, ValidationError } from '../core/errors.js';
 
 /**
  * The client's mistake among errors of the layers below the library, as a

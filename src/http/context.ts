@@ -1,5 +1,5 @@
 import type { Request } from 'express';
-import type { RequestContext } from '../events.js';
+import type { RequestContext } from '../core/events.js';
 import { localeOf } from './locale.js';
 
 export function requestContext(req: Request): RequestContext {

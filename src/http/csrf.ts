@@ -1,6 +1,6 @@
 import { randomBytes, timingSafeEqual } from 'node:crypto';
 import type { NextFunction, Request, Response } from 'express';
-import { MfaError } from '../errors.js';
+import { MfaError } from '../core/errors.js';
 import { readState, writeState } from './session-state.js';
 
 export class CsrfError extends MfaError {

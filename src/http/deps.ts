@@ -1,11 +1,11 @@
-import type { DeviceService } from '../devices/service.js';
-import type { EventBus } from '../events.js';
+import type { DeviceService } from '../core/devices.js';
+import type { EventBus } from '../core/events.js';
 import type { PassportLike } from '../config/contracts.js';
 import type { ResolvedOptions } from '../config/resolved.js';
 import type { Translator } from '../i18n/translator.js';
-import type { ChallengeService } from '../otp/challenges.js';
+import type { ChallengeService } from '../methods/code/challenges.js';
 import type { Pages } from './pages.js';
-import type { SecurityStamps } from '../policy/stamps.js';
+import type { SecurityStamps } from '../core/stamps.js';
 import type { RecentMfaCookie } from './remember.js';
 
 /** What the HTTP layer is built from; mfa() wires one of these. */

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Request, Response } from 'express';
-import { MfaError } from '../errors.js';
+import { MfaError } from '../core/errors.js';
 import { messageHelpers, type Translator } from '../i18n/translator.js';
 import type { Branding, Logger } from '../config/contracts.js';
 import { LIBRARY_VIEWS, type Renderer } from '../render.js';

@@ -1,6 +1,6 @@
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import { parseDuration, type Duration } from '../duration.js';
-import { MfaRequiredError } from '../errors.js';
+import { MfaRequiredError } from '../core/errors.js';
 import { wantsJson } from './context.js';
 import type { HttpDeps } from './deps.js';
 import { safeReturnTo } from './return-to.js';

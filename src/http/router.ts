@@ -1,5 +1,5 @@
 import express, { type NextFunction, type Request, type RequestHandler, type Response } from 'express';
-import { StoreUnavailableError } from '../errors.js';
+import { StoreUnavailableError } from '../core/errors.js';
 import { verifyCsrf } from './csrf.js';
 import type { HttpDeps } from './deps.js';
 import { apiRouter } from './api/router.js';

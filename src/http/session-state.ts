@@ -1,6 +1,6 @@
 import type { Request } from 'express';
-import { maskEmailAddress } from '../delivery/address.js';
-import { emailOf } from '../devices/email.js';
+import { maskEmailAddress } from '../methods/email/address.js';
+import { emailOf } from '../methods/email/data.js';
 import type { DeviceRecord } from '../stores/types.js';
 
 /** The library's own key in req.session. */

@@ -1,6 +1,6 @@
 import type { Request, Response } from 'express';
-import { NoDeviceError } from '../errors.js';
-import { evaluatePolicy } from '../policy/evaluate.js';
+import { NoDeviceError } from '../core/errors.js';
+import { evaluatePolicy } from '../core/policy.js';
 import { requestContext } from './context.js';
 import type { HttpDeps } from './deps.js';
 import { safeReturnTo } from './return-to.js';

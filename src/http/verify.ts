@@ -1,5 +1,5 @@
 import type { Request } from 'express';
-import { MfaError, NotFoundError } from '../errors.js';
+import { MfaError, NotFoundError } from '../core/errors.js';
 import type { MfaVerify, MfaVerifyResult } from '../passport/strategy.js';
 import { requestContext } from './context.js';
 import type { HttpDeps } from './deps.js';

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { StoreUnavailableError } from '../errors.js';
+import { StoreUnavailableError } from '../core/errors.js';
 import { byOrder } from './order.js';
 import * as scripts from './redis-scripts.js';
 import type {

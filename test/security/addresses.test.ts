@@ -3,7 +3,7 @@
  * header injection, no extra recipients. A refused address sends nothing.
  */
 import { describe, expect, it } from 'vitest';
-import { parseEmailAddress } from '../../src/delivery/address.js';
+import { parseEmailAddress } from '../../src/methods/email/address.js';
 import { agent, codeOf, createTestApp, login, submit } from '../helpers/app.js';
 import { answer, pairDevice, startSignOn, useSink } from './support.js';
 

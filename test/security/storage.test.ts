@@ -5,7 +5,7 @@
  */
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { generateCode, hashCode } from '../../src/otp/code.js';
+import { generateCode, hashCode } from '../../src/methods/code/code.js';
 import { MemoryMfaStore } from '../../src/stores/memory.js';
 import { agent, codeOf, createTestApp, login, SECRET } from '../helpers/app.js';
 import {

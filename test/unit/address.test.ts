@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { maskEmailAddress, parseEmailAddress } from '../../src/delivery/address.js';
-import { ValidationError } from '../../src/errors.js';
+import { maskEmailAddress, parseEmailAddress } from '../../src/methods/email/address.js';
+import { ValidationError } from '../../src/core/errors.js';
 
 function refusal(input: unknown, field?: string): ValidationError {
   try {

@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import type { MfaOptions, SignOnPolicyOptions } from '../../src/config/options.js';
 import { resolveOptions } from '../../src/config/resolve.js';
 import type { ResolvedPolicy } from '../../src/config/resolved.js';
-import { evaluatePolicy, inNetworks, type PolicyInput } from '../../src/policy/evaluate.js';
+import { evaluatePolicy, inNetworks, type PolicyInput } from '../../src/core/policy.js';
 import type { DeviceRecord } from '../../src/stores/types.js';
 
 interface U {

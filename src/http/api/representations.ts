@@ -1,5 +1,5 @@
-import type { Device } from '../../devices/service.js';
-import type { Challenge } from '../../otp/challenges.js';
+import type { Device } from '../../core/devices.js';
+import type { Challenge } from '../../methods/code/challenges.js';
 
 /** A device as the API returns it: times as ISO strings, no internal fields. */
 export function deviceJson(device: Device) {

@@ -1,6 +1,6 @@
 import express, { type NextFunction, type Request, type Response, type Router } from 'express';
-import { ForbiddenError, MfaRequiredError, RateLimitError, NotFoundError, UnauthenticatedError, ValidationError } from '../../errors.js';
-import { parseChallengeId, publicChallengeId } from '../../otp/challenge-id.js';
+import { ForbiddenError, MfaRequiredError, RateLimitError, NotFoundError, UnauthenticatedError, ValidationError } from '../../core/errors.js';
+import { parseChallengeId, publicChallengeId } from '../../core/challenge-id.js';
 import { requestContext } from '../context.js';
 import type { HttpDeps } from '../deps.js';
 import { mfaIsFresh, signedOn } from '../required.js';

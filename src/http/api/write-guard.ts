@@ -1,5 +1,5 @@
 import type { NextFunction, Request, Response } from 'express';
-import { ForbiddenError, UnsupportedMediaTypeError } from '../../errors.js';
+import { ForbiddenError, UnsupportedMediaTypeError } from '../../core/errors.js';
 
 /**
  * CSRF defence for the JSON API. A cross-site HTML form cannot send

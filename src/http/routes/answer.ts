@@ -1,5 +1,5 @@
 import type { Request, Response } from 'express';
-import type { MfaError } from '../../errors.js';
+import type { MfaError } from '../../core/errors.js';
 import type { MfaSuccessInfo } from '../../passport/strategy.js';
 import type { HttpDeps } from '../deps.js';
 import { readState } from '../session-state.js';

@@ -1,5 +1,5 @@
 import type { Request, Response, Router } from 'express';
-import { MfaError, NotFoundError } from '../../errors.js';
+import { MfaError, NotFoundError } from '../../core/errors.js';
 import type { ChallengePurpose } from '../../stores/types.js';
 import { requestContext } from '../context.js';
 import type { HttpDeps } from '../deps.js';

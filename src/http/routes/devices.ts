@@ -1,5 +1,5 @@
 import type { Request, Response, Router } from 'express';
-import { MfaError } from '../../errors.js';
+import { MfaError } from '../../core/errors.js';
 import { requestContext } from '../context.js';
 import type { HttpDeps } from '../deps.js';
 import { demandStepUp, mfaIsFresh, required, signedOn } from '../required.js';

@@ -1,6 +1,6 @@
 import type { Request, Response, Router } from 'express';
-import { parseEmailAddress } from '../../delivery/address.js';
-import { MfaError } from '../../errors.js';
+import { parseEmailAddress } from '../../methods/email/address.js';
+import { MfaError } from '../../core/errors.js';
 import { requestContext } from '../context.js';
 import type { HttpDeps } from '../deps.js';
 import { livePending, readState, writeState, type PendingSignOn } from '../session-state.js';

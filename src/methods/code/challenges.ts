@@ -1,10 +1,10 @@
-import type { EmailSender } from '../delivery/email.js';
-import { maskEmailAddress } from '../delivery/address.js';
-import { LockedError, MfaError, NotFoundError, OtpError, RateLimitError, ValidationError } from '../errors.js';
-import type { EventBus, RequestContext } from '../events.js';
-import type { ResolvedEmailMethod, ResolvedLimits } from '../config/resolved.js';
-import { emailOf } from '../devices/email.js';
-import type { ChallengePurpose, ChallengeRecord, DeviceRecord, DeviceStatus, MfaStore } from '../stores/types.js';
+import type { EmailSender } from '../../delivery/email.js';
+import { maskEmailAddress } from '../email/address.js';
+import { LockedError, MfaError, NotFoundError, OtpError, RateLimitError, ValidationError } from '../../core/errors.js';
+import type { EventBus, RequestContext } from '../../core/events.js';
+import type { ResolvedEmailMethod, ResolvedLimits } from '../../config/resolved.js';
+import { emailOf } from '../email/data.js';
+import type { ChallengePurpose, ChallengeRecord, DeviceRecord, DeviceStatus, MfaStore } from '../../stores/types.js';
 import { createHmac } from 'node:crypto';
 import { generateCode, hashCode, newId, normalizeCode } from './code.js';
 

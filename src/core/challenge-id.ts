@@ -1,4 +1,4 @@
-import { NotFoundError } from '../errors.js';
+import { NotFoundError } from './errors.js';
 
 // A challenge id given to the app or an API client carries its user, so that
 // verify(id, otp) needs nothing else and the store keeps each user's keys together.

@@ -1,4 +1,4 @@
-import { ValidationError } from '../errors.js';
+import { ValidationError } from '../../core/errors.js';
 
 // One plain address: no display name, no comments, no quoting, no list. That
 // rules out header injection (CR/LF) and extra recipients (',' ';' '<').

@@ -1,14 +1,14 @@
-import { maskEmailAddress, parseEmailAddress } from '../delivery/address.js';
+import { maskEmailAddress, parseEmailAddress } from '../methods/email/address.js';
 import type { EmailSender } from '../delivery/email.js';
-import { DeviceExistsError, LimitExceededError, NotFoundError, OtpError, ValidationError } from '../errors.js';
-import type { EventBus, RequestContext } from '../events.js';
+import { DeviceExistsError, LimitExceededError, NotFoundError, OtpError, ValidationError } from './errors.js';
+import type { EventBus, RequestContext } from './events.js';
 import type { Logger } from '../config/contracts.js';
 import type { ResolvedLimits } from '../config/resolved.js';
-import type { Challenge, ChallengeService } from '../otp/challenges.js';
-import { newId } from '../otp/code.js';
-import type { SecurityStamps } from '../policy/stamps.js';
+import type { Challenge, ChallengeService } from '../methods/code/challenges.js';
+import { newId } from '../methods/code/code.js';
+import type { SecurityStamps } from './stamps.js';
 import type { DeviceRecord, DeviceStatus, DeviceType, MfaStore } from '../stores/types.js';
-import { emailOf } from './email.js';
+import { emailOf } from '../methods/email/data.js';
 
 /** An authentication device as the app and the API see it. */
 export interface Device {

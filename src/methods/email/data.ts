@@ -1,4 +1,4 @@
-import type { DeviceRecord } from '../stores/types.js';
+import type { DeviceRecord } from '../../stores/types.js';
 
 /**
  * The address of an email device. The store keeps what a method needs as

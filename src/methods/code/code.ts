@@ -1,5 +1,5 @@
 import { createHmac, randomInt, randomUUID } from 'node:crypto';
-import type { ChallengePurpose } from '../stores/types.js';
+import type { ChallengePurpose } from '../../stores/types.js';
 
 /** A uniformly random code of `length` decimal digits, leading zeros kept. */
 export function generateCode(length: number): string {
