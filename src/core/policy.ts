@@ -1,14 +1,19 @@
 import { isIP, type BlockList } from 'node:net';
 import type { ResolvedPolicy } from '../config/resolved.js';
-import type { DeviceRecord } from '../stores/types.js';
 
-export type PolicyDecision =
+/** What the policy reads of a device: its method and its status. */
+export interface PolicyDevice {
+  type: string;
+  status: 'ACTIVATION_REQUIRED' | 'ACTIVE' | 'BLOCKED';
+}
+
+export type PolicyDecision<Device extends PolicyDevice = PolicyDevice> =
   | { action: 'skip'; reason: 'skip' | 'network' | 'recent' | 'no-device' }
-  | { action: 'challenge'; device: DeviceRecord; devices: DeviceRecord[] }
+  | { action: 'challenge'; device: Device; devices: Device[] }
   | { action: 'enroll' }
   | { action: 'deny' };
 
-export interface PolicyInput<User> {
+export interface PolicyInput<User, Device extends PolicyDevice = PolicyDevice> {
   user: User;
   userId: string;
   /** The client address as the app sees it (Express's req.ip, which honours 'trust proxy'). */
@@ -19,11 +24,14 @@ export interface PolicyInput<User> {
   lastMfaAt: () => Promise<number | null>;
   now: number;
   /** All the user's devices, the default first; only read when no exception matched. */
-  devices: () => Promise<DeviceRecord[]>;
+  devices: () => Promise<Device[]>;
 }
 
 /** Decides what the password step leads to: skip, challenge, enroll or deny. */
-export async function evaluatePolicy<User>(policy: ResolvedPolicy<User>, input: PolicyInput<User>): Promise<PolicyDecision> {
+export async function evaluatePolicy<User, Device extends PolicyDevice>(
+  policy: ResolvedPolicy<User>,
+  input: PolicyInput<User, Device>,
+): Promise<PolicyDecision<Device>> {
   if (policy.skip && (await policy.skip(input.user, input.request)) === true) return { action: 'skip', reason: 'skip' };
   if (policy.skipNetworks && input.ip && inNetworks(policy.skipNetworks, input.ip)) return { action: 'skip', reason: 'network' };
   const all = await input.devices();

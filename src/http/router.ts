@@ -49,13 +49,17 @@ export function createMiddleware<User>(deps: HttpDeps<User>, flow: SignOnFlow<Us
   const checkTrustProxy = trustProxyCheck(deps.options.logger, deps.options.production);
   const prefix = `${basePath}/`;
 
+  const route = (req: Request, res: Response, next: NextFunction): void => {
+    const url = req.url;
+    if (url.startsWith(prefix) || url === basePath || url.startsWith(`${basePath}?`)) mounted(req, res, next);
+    else next();
+  };
+
   return function mfaMiddleware(req: Request, res: Response, next: NextFunction): void {
     checkTrustProxy(req);
-    runGate(req, res, (error?: unknown) => {
-      if (error) return next(error);
-      const url = req.url;
-      if (url.startsWith(prefix) || url === basePath || url.startsWith(`${basePath}?`)) return mounted(req, res, next);
-      next();
-    });
+    const outcome = runGate(req);
+    if (outcome === undefined) return route(req, res, next);
+    if (outcome instanceof Error) return next(outcome);
+    outcome.then(() => route(req, res, next), (error: unknown) => next(error));
   };
 }

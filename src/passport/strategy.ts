@@ -1,5 +1,4 @@
 import { Strategy } from 'passport-strategy';
-import type { Request } from 'express';
 import type { Strategy as PassportStrategy, StrategyCreatedStatic } from 'passport';
 
 // The base class typed as @types/passport types it, not by @types/passport-strategy:
@@ -17,7 +16,10 @@ export interface MfaSuccessInfo {
   purpose: 'signon' | 'stepup' | 'pairing';
 }
 
-export type MfaVerify = (req: Request, options: { purpose?: string }) => Promise<MfaVerifyResult>;
+/** The request as Passport hands it to a strategy (Express's, through Passport's own types). */
+type StrategyRequest = Parameters<PassportStrategy['authenticate']>[0];
+
+export type MfaVerify = (req: StrategyRequest, options: { purpose?: string }) => Promise<MfaVerifyResult>;
 
 /**
  * The second step as a Passport strategy: it answers the one-time passcode
@@ -32,7 +34,7 @@ export class MfaStrategy extends Base {
     super();
   }
 
-  override authenticate(req: Request, options: { purpose?: string } = {}): void {
+  override authenticate(req: StrategyRequest, options: { purpose?: string } = {}): void {
     this.verify(req, options).then(
       (result) => ('user' in result ? this.success(result.user as Express.User, result.info) : this.fail(result.failure, result.status)),
       (error: Error) => this.error(error),

@@ -136,7 +136,7 @@ describe('generateCode', () => {
 
 describe('the sources keep to the promises', () => {
   it('codes come from crypto.randomInt; nothing in src uses Math.random', () => {
-    const code = read(`${SRC}/otp/code.ts`);
+    const code = read(`${SRC}/methods/code/code.ts`);
     expect(code).toMatch(/import\s*\{[^}]*\brandomInt\b[^}]*\}\s*from\s*'node:crypto'/);
     const body = /export function generateCode[\s\S]*?\n}/.exec(code)![0];
     expect(body).toContain('randomInt(10)');
