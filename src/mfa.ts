@@ -35,6 +35,14 @@ export interface DevicesApi {
   activate(userId: string, deviceId: string, otp: string, context?: RequestContext): Promise<Device>;
   resend(userId: string, deviceId: string, context?: RequestContext): Promise<Challenge>;
   update(userId: string, deviceId: string, update: DeviceUpdate, context?: RequestContext): Promise<Device>;
+  /**
+   * Orders the user's devices as `ids` (each of them once, else a
+   * VALIDATION_FAILED of field `order`); the first active one is the default.
+   * Resolves with the devices in their new order.
+   */
+  reorder(userId: string, ids: string[], context?: RequestContext): Promise<Device[]>;
+  /** Moves a device one place up or down in the user's order; a no-op at either end. */
+  move(userId: string, deviceId: string, direction: 'up' | 'down', context?: RequestContext): Promise<Device[]>;
   /** Refuses the user's last active method unless `options.allowLast` (an administrator's removal). */
   remove(userId: string, deviceId: string, context?: RequestContext, options?: RemoveOptions): Promise<void>;
 }
@@ -162,6 +170,8 @@ export function mfa<User = any>(options: MfaOptions<User> = {}): MfaMiddleware<U
     activate: (userId, deviceId, otp, context) => devices.activate(userId, deviceId, otp, context),
     resend: (userId, deviceId, context) => devices.resend(userId, deviceId, context),
     update: (userId, deviceId, update, context) => devices.update(userId, deviceId, update, context),
+    reorder: (userId, ids, context) => devices.reorder(userId, ids, context),
+    move: (userId, deviceId, direction, context) => devices.move(userId, deviceId, direction, context),
     remove: (userId, deviceId, context, removeOptions) => devices.remove(userId, deviceId, context, removeOptions),
   };
 

@@ -249,10 +249,47 @@ export class DeviceService {
     }
     if (update.default === true) {
       if (device.status !== 'ACTIVE') throw new ValidationError('Only an active method can be the default.', 'default');
-      await this.move(userId, deviceId, 'first');
+      await this.rearrange(userId, deviceId, (ids, at) => [ids[at]!, ...ids.filter((_, i) => i !== at)]);
       this.events.publish('device.default', userId, context, { deviceId });
     }
     return this.view(device);
+  }
+
+  /**
+   * Orders the user's devices as `ids`, first to last: the first active one
+   * becomes the default (PingOne's rule). `ids` must name each of the user's
+   * devices exactly once; a list made before a device was added or removed
+   * is refused too, as the store refuses it, rather than guessed at.
+   */
+  async reorder(userId: string, ids: unknown, context: RequestContext = {}): Promise<Device[]> {
+    const refused = () => new ValidationError("Send order: the ids of all of the user's methods, each once.", 'order');
+    if (!Array.isArray(ids) || !ids.every((id): id is string => typeof id === 'string')) throw refused();
+    const before = await this.store.listDevices(userId);
+    const known = new Set(before.map((d) => d.id));
+    if (ids.length !== known.size || new Set(ids).size !== ids.length || !ids.every((id) => known.has(id))) throw refused();
+    if (!(await this.store.orderDevices(userId, ids))) throw refused();
+    const after = await this.store.listDevices(userId);
+    this.publishOrder(userId, before, after, context);
+    return after.map((d) => toDevice(d, after));
+  }
+
+  /**
+   * Moves a device one place up or down in the user's order (a no-op at
+   * either end, as for a page's button posted twice); built on the same
+   * whole-order write as reorder().
+   */
+  async move(userId: string, deviceId: string, direction: unknown, context: RequestContext = {}): Promise<Device[]> {
+    if (direction !== 'up' && direction !== 'down') throw new ValidationError("direction must be 'up' or 'down'.", 'direction');
+    const step = direction === 'up' ? -1 : 1;
+    const { before, after } = await this.rearrange(userId, deviceId, (ids, at) => {
+      const to = at + step;
+      if (to < 0 || to >= ids.length) return null;
+      const moved = [...ids];
+      [moved[at], moved[to]] = [moved[to]!, moved[at]!];
+      return moved;
+    });
+    if (after !== before) this.publishOrder(userId, before, after, context, deviceId);
+    return after.map((d) => toDevice(d, after));
   }
 
   /**
@@ -288,23 +325,40 @@ export class DeviceService {
    */
   private async keepDefault(userId: string, deviceId: string): Promise<void> {
     const active = (await this.store.listDevices(userId)).filter((d) => d.status === 'ACTIVE');
-    if (active.length > 1 && active[0]!.id === deviceId) await this.move(userId, deviceId, 'last');
+    if (active.length > 1 && active[0]!.id === deviceId) await this.rearrange(userId, deviceId, (ids, at) => [...ids.filter((_, i) => i !== at), ids[at]!]);
   }
 
   /**
-   * Moves the device to the front or the end of the user's list. The store
-   * takes only a whole order, and refuses one made from a list that changed
-   * before it was written (a device added or removed meanwhile): read the
-   * list again and retry.
+   * Writes the order that `arrange` makes of the user's device ids, given
+   * where `deviceId` is among them (null: leave the order as it is). The
+   * store takes only a whole order, and refuses one made from a list that
+   * changed before it was written (a device added or removed meanwhile):
+   * read the list again and retry. Returns the list before and after (the
+   * same array when nothing was written).
    */
-  private async move(userId: string, deviceId: string, place: 'first' | 'last'): Promise<void> {
+  private async rearrange(
+    userId: string,
+    deviceId: string,
+    arrange: (ids: string[], at: number) => string[] | null,
+  ): Promise<{ before: DeviceRecord[]; after: DeviceRecord[] }> {
     for (let tries = 0; tries < 3; tries++) {
-      const ids = (await this.store.listDevices(userId)).map((d) => d.id);
-      if (!ids.includes(deviceId)) throw new NotFoundError('No such authentication method.', 'device');
-      const others = ids.filter((id) => id !== deviceId);
-      if (await this.store.orderDevices(userId, place === 'first' ? [deviceId, ...others] : [...others, deviceId])) return;
+      const before = await this.store.listDevices(userId);
+      const ids = before.map((d) => d.id);
+      const at = ids.indexOf(deviceId);
+      if (at < 0) throw new NotFoundError('No such authentication method.', 'device');
+      const order = arrange(ids, at);
+      if (order === null) return { before, after: before };
+      if (await this.store.orderDevices(userId, order)) return { before, after: await this.store.listDevices(userId) };
     }
     throw new Error(`express-mfa: the devices of user ${userId} kept changing while they were being ordered; try again.`);
+  }
+
+  /** device.reordered, and device.default too when the order gave the default to another device: an audit of defaults sees every change. */
+  private publishOrder(userId: string, before: DeviceRecord[], after: DeviceRecord[], context: RequestContext, deviceId?: string): void {
+    this.events.publish('device.reordered', userId, context, deviceId === undefined ? {} : { deviceId });
+    const first = (list: DeviceRecord[]) => list.find((d) => d.status === 'ACTIVE')?.id;
+    const now = first(after);
+    if (now !== undefined && now !== first(before)) this.events.publish('device.default', userId, context, { deviceId: now });
   }
 
   private async pendingActivation(userId: string, deviceId: string): Promise<DeviceRecord> {

@@ -13,6 +13,7 @@ export type MfaEventType =
   | 'device.activated'
   | 'device.renamed'
   | 'device.default'
+  | 'device.reordered'
   | 'device.removed'
   | 'device.blocked'
   | 'device.unblocked'
