@@ -202,6 +202,21 @@ function devicePaths(admin: boolean) {
         },
       },
     },
+    order: {
+      parameters: params,
+      post: {
+        tags: tag,
+        summary: 'Order the devices, first to last; the first active one is the default',
+        requestBody: body({
+          order: { type: 'array', items: { type: 'string' }, uniqueItems: true, description: "The ids of all of the user's devices, each once." },
+        }, ['order']),
+        responses: {
+          ...common,
+          '200': { description: 'The devices in their new order', ...json('Devices') },
+          '400': error("VALIDATION_FAILED (field order): not exactly the user's device ids, each once; or BAD_REQUEST"),
+        },
+      },
+    },
     resend: {
       parameters: [...params, deviceId],
       post: {
@@ -235,6 +250,7 @@ export function openApiDocument(basePath: string) {
     servers: [{ url: `${basePath}/api` }],
     paths: {
       '/devices': own.list,
+      '/devices/order': own.order,
       '/devices/{id}': own.one,
       '/devices/{id}/activate': own.activate,
       '/devices/{id}/resend': own.resend,
@@ -273,6 +289,7 @@ export function openApiDocument(basePath: string) {
         ...admin.list,
         delete: { tags: ['Admin'], summary: 'Remove all devices of the user', responses: { '204': { description: 'Removed' }, ...common } },
       },
+      '/users/{userId}/devices/order': admin.order,
       '/users/{userId}/devices/{id}': admin.one,
       '/users/{userId}/devices/{id}/activate': admin.activate,
       '/users/{userId}/devices/{id}/resend': admin.resend,

@@ -83,6 +83,14 @@ export function apiRouter<User>(deps: HttpDeps<User>, flow: SignOnFlow<User>): R
       res.status(201).json(deviceJson(device));
     }));
 
+    router.post(`${base}/order`, route(subject, async (req, res, s) => {
+      const { order, ...rest } = body(req);
+      const unknown = Object.keys(rest)[0];
+      if (unknown !== undefined) throw new ValidationError(`Unknown field ${unknown}: send order.`, unknown);
+      // Not a change of methods (none is added or removed): no recent MFA asked, as for making one the default.
+      res.json(devicesJson(await devices.reorder(s.userId, order, requestContext(req))));
+    }));
+
     router.get(`${base}/:id`, route(subject, async (req, res, s) => {
       res.json(deviceJson(await devices.get(s.userId, String(req.params.id))));
     }));
