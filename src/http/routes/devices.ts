@@ -6,7 +6,7 @@ import { demandStepUp, mfaIsFresh, required, signedOn } from '../required.js';
 import { writeState, type SignedOn } from '../session-state.js';
 import { handle } from './handle.js';
 
-/** "Your authentication methods": list, add (and pair), rename, set default, remove. */
+/** "Your authentication methods": list, add (and pair), rename, set default, order, remove. */
 export function deviceRoutes<User>(deps: HttpDeps<User>, router: Router): void {
   const { options, devices, pages } = deps;
   const base = options.basePath;
@@ -116,6 +116,13 @@ export function deviceRoutes<User>(deps: HttpDeps<User>, router: Router): void {
   router.post('/devices/:id/default', change(async (req, res) => {
     await devices.update(auth(req).userId, id(req), { default: true }, requestContext(req));
     notice(req, 'notice.defaultChanged');
+    res.redirect(303, `${base}/devices`);
+  }, showList));
+
+  // Ordering adds or removes no method: no recent MFA asked, as for making one the default.
+  router.post('/devices/:id/move', change(async (req, res) => {
+    await devices.move(auth(req).userId, id(req), (req.body as Record<string, unknown>).direction, requestContext(req));
+    notice(req, 'notice.moved');
     res.redirect(303, `${base}/devices`);
   }, showList));
 
