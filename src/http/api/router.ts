@@ -84,7 +84,8 @@ export function apiRouter<User>(deps: HttpDeps<User>, flow: SignOnFlow<User>): R
     }));
 
     router.post(`${base}/order`, route(subject, async (req, res, s) => {
-      const { order, ...rest } = body(req);
+      // A bare array is not `{ order }`: refused by reorder() as a missing order, not field by field.
+      const { order, ...rest } = Array.isArray(req.body) ? {} : body(req);
       const unknown = Object.keys(rest)[0];
       if (unknown !== undefined) throw new ValidationError(`Unknown field ${unknown}: send order.`, unknown);
       // Not a change of methods (none is added or removed): no recent MFA asked, as for making one the default.
