@@ -127,6 +127,7 @@ describe('a tour of every operation', () => {
     expect((await send(a, 'get', '/devices/{id}', { id })).status).toBe(200);
     expect((await send(a, 'post', '/devices/{id}/activate', { id }, { otp: created.code })).status).toBe(200);
     expect((await send(a, 'patch', '/devices/{id}', { id }, { nickname: 'Office', default: true })).status).toBe(200);
+    expect((await send(a, 'post', '/devices/order', {}, { order: [main, id] })).status).toBe(200);
 
     const prompt = await send(a, 'post', '/authentications', {}, {});
     expect(prompt.status).toBe(200);
@@ -157,6 +158,9 @@ describe('a tour of every operation', () => {
     const id = pending.res.body.id as string;
     expect((await send(root, 'get', '/users/{userId}/devices/{id}', { userId, id })).status).toBe(200);
     expect((await send(root, 'post', '/users/{userId}/devices/{id}/activate', { userId, id }, { otp: pending.code })).status).toBe(200);
+    const listed = await send(root, 'get', '/users/{userId}/devices', { userId });
+    const order = (listed.body._embedded.devices as Array<{ id: string }>).map((d) => d.id).reverse();
+    expect((await send(root, 'post', '/users/{userId}/devices/order', { userId }, { order })).status).toBe(200);
     expect((await send(root, 'patch', '/users/{userId}/devices/{id}', { userId, id }, { status: 'BLOCKED' })).status).toBe(200);
     expect((await send(root, 'delete', '/users/{userId}/devices/{id}', { userId, id })).status).toBe(204);
     expect((await send(root, 'post', '/users/{userId}/unlock', { userId }, {})).status).toBe(204);
