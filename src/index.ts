@@ -1,4 +1,4 @@
-export { mfa, type MfaMiddleware, type DevicesApi, type ChallengesApi } from './mfa.js';
+export { mfa, type MfaMiddleware, type DevicesApi, type ChallengesApi, type RecoveryCodesApi } from './mfa.js';
 export type {
   MfaOptions,
   SignOnPolicyOptions,

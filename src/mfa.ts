@@ -18,6 +18,7 @@ import type { PassportLike } from './config/contracts.js';
 import type { MfaOptions } from './config/options.js';
 import { resolveOptions } from './config/resolve.js';
 import { ChallengeService, type Challenge } from './methods/code/challenges.js';
+import { RecoveryCodeService } from './methods/recovery/service.js';
 import { MfaStrategy } from './passport/strategy.js';
 import { Renderer } from './render.js';
 import { Translator } from './i18n/translator.js';
@@ -59,6 +60,26 @@ export interface ChallengesApi {
   verify(userId: string, challengeId: string, otp: string, context?: RequestContext): Promise<Challenge>;
 }
 
+/**
+ * The app's own code managing a user's recovery codes: a fallback, not a
+ * device. A set is made as a whole, replacing the earlier one, and its codes
+ * are returned only by generate(): the store keeps their HMACs.
+ */
+export interface RecoveryCodesApi {
+  /** A new set of 10 codes (`xxxx-xxxx-xxxx`) to show the user once; every earlier code stops working. */
+  generate(userId: string, context?: RequestContext): Promise<string[]>;
+  /** How many of the user's codes are still unused. */
+  remaining(userId: string): Promise<number>;
+  /**
+   * Spends one code (any case, dashes and spaces ignored), once: for an app
+   * that signs users on with a recovery code on a route of its own. Throws
+   * OtpError INVALID_OTP for a wrong or spent code (counted toward the
+   * user's lockout), LockedError, or ValidationError for what is no code.
+   * The user's active addresses are told.
+   */
+  use(userId: string, code: string, context?: RequestContext): Promise<{ remaining: number }>;
+}
+
 /** Options of auth.logIn: the policy, and where the user lands once signed on, as for auth.authenticate. */
 export interface LogInOptions {
   policy?: string;
@@ -86,6 +107,8 @@ export interface MfaMiddleware<User = any> extends RequestHandler {
   errorHandler(): ErrorRequestHandler;
   devices: DevicesApi;
   challenges: ChallengesApi;
+  /** The user's recovery codes: auth.recoveryCodes.generate(userId), .remaining(userId), .use(userId, code). */
+  recoveryCodes: RecoveryCodesApi;
   /**
    * Ends every "verified recently on this browser" exception of the user:
    * call it when the password changes, or the account may be in other hands.
@@ -136,6 +159,7 @@ export function mfa<User = any>(options: MfaOptions<User> = {}): MfaMiddleware<U
   const stamps = new SecurityStamps(store);
   const challenges = new ChallengeService(store, sender, resolved.emailMethod, resolved.limits, resolved.secret, events, now);
   const devices = new DeviceService(store, challenges, sender, resolved.limits, events, logger, stamps, now);
+  const recovery = new RecoveryCodeService(store, sender, resolved.limits, resolved.secret, events, logger, now);
   const pages = new Pages(renderer, translator, {
     basePath: resolved.basePath,
     homePath: resolved.homePath,
@@ -150,6 +174,7 @@ export function mfa<User = any>(options: MfaOptions<User> = {}): MfaMiddleware<U
     passport,
     devices,
     challenges,
+    recovery,
     events,
     pages,
     recent: new RecentMfaCookie(resolved.secret),
@@ -202,6 +227,12 @@ export function mfa<User = any>(options: MfaOptions<User> = {}): MfaMiddleware<U
     },
   };
 
+  const recoveryCodesApi: RecoveryCodesApi = {
+    generate: (userId, context) => recovery.generate(userId, context),
+    remaining: (userId) => recovery.remaining(userId),
+    use: (userId, code, context) => recovery.use(userId, code, context),
+  };
+
   return Object.assign(middleware, {
     authenticate: (strategyName: string | string[], authOptions?: AuthenticateOptions) => authenticate(deps, flow, strategyName, authOptions),
     required: (requiredOptions?: RequiredOptions) => required(deps, requiredOptions),
@@ -225,6 +256,7 @@ export function mfa<User = any>(options: MfaOptions<User> = {}): MfaMiddleware<U
     },
     devices: devicesApi,
     challenges: challengesApi,
+    recoveryCodes: recoveryCodesApi,
     revoke: (userId: string) => stamps.renew(userId),
     on(event: 'event', listener: (event: MfaEvent) => void) {
       events.on(event, listener);

@@ -196,9 +196,13 @@ export class DeviceService {
     return this.view(unblocked);
   }
 
-  /** Removes every device of the user (an admin resetting a user who lost all of them). */
+  /**
+   * Removes every device of the user (an admin resetting a user who lost all
+   * of them), and voids the user's recovery codes: a reset starts afresh.
+   */
   async removeAll(userId: string, context: RequestContext = {}): Promise<number> {
     await this.stamps.renew(userId);
+    await this.store.replaceRecoveryCodes(userId, []);
     const devices = await this.store.listDevices(userId);
     for (const device of devices) {
       const removed = await this.store.deleteDevice(userId, device.id);

@@ -18,6 +18,8 @@ export type MfaEventType =
   | 'device.blocked'
   | 'device.unblocked'
   | 'otp.sent'
+  | 'recovery.generated'
+  | 'recovery.used'
   | 'mfa.succeeded'
   | 'mfa.failed'
   | 'user.locked'

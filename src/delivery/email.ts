@@ -4,7 +4,7 @@ import type { Branding, Logger, MailTransport } from '../config/contracts.js';
 import type { Renderer } from '../render.js';
 import { parseEmailAddress } from '../methods/email/address.js';
 
-export type EmailKind = 'pairing' | 'signon' | 'stepup' | 'device-added' | 'device-removed';
+export type EmailKind = 'pairing' | 'signon' | 'stepup' | 'device-added' | 'device-removed' | 'recovery-used';
 
 /**
  * Builds an email from the templates `emails/<kind>.subject|text|html` and

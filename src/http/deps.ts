@@ -4,6 +4,7 @@ import type { PassportLike } from '../config/contracts.js';
 import type { ResolvedOptions } from '../config/resolved.js';
 import type { Translator } from '../i18n/translator.js';
 import type { ChallengeService } from '../methods/code/challenges.js';
+import type { RecoveryCodeService } from '../methods/recovery/service.js';
 import type { Pages } from './pages.js';
 import type { SecurityStamps } from '../core/stamps.js';
 import type { RecentMfaCookie } from './remember.js';
@@ -14,6 +15,7 @@ export interface HttpDeps<User = any> {
   passport: PassportLike;
   devices: DeviceService;
   challenges: ChallengeService;
+  recovery: RecoveryCodeService;
   events: EventBus;
   pages: Pages;
   recent: RecentMfaCookie;

@@ -10,6 +10,7 @@ import { sessionBag } from './session-state.js';
 import { challengeRoutes } from './routes/challenge.js';
 import { deviceRoutes } from './routes/devices.js';
 import { enrollRoutes } from './routes/enroll.js';
+import { recoveryRoutes } from './routes/recovery.js';
 import type { SignOnFlow } from './signon.js';
 
 /**
@@ -40,6 +41,7 @@ export function createMiddleware<User>(deps: HttpDeps<User>, flow: SignOnFlow<Us
   pages.use(verifyCsrf);
   challengeRoutes(deps, flow, pages);
   enrollRoutes(deps, flow, pages);
+  recoveryRoutes(deps, flow, pages);
   deviceRoutes(deps, pages);
   pages.use((error: unknown, req: Request, res: Response, _next: NextFunction) => deps.pages.error(req, res, error));
 

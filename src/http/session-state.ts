@@ -21,6 +21,8 @@ export interface PendingSignOn {
   /** The active devices when the sign-on started, as the challenge page shows them. */
   devices?: DeviceChoice[];
   enrollDeviceId?: string;
+  /** How many recovery codes the user had when the sign-on started: the challenge page offers one when some. */
+  recoveryCodes?: number;
   /** Where the route that started the sign-on sends the user once it completes (Passport's success options). */
   landing?: Landing;
 }

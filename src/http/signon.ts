@@ -84,6 +84,7 @@ export class SignOnFlow<User> {
     if (decision.action === 'challenge') {
       pending.deviceId = decision.device.id;
       pending.devices = decision.devices.map(deviceChoice);
+      pending.recoveryCodes = await this.deps.recovery.remaining(userId);
       try {
         pending.challengeId = (await challenges.start(decision.device, 'signon', context)).id;
       } catch (error) {

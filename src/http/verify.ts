@@ -37,12 +37,16 @@ export function createVerify<User>(deps: HttpDeps<User>, flow: SignOnFlow<User>)
     if (purpose === 'signon') {
       if (pending?.stage !== 'challenge' || !pending.challengeId) return failure(ENDED());
       await challenges.verify(pending.userId, pending.challengeId, otp, 'signon', context, pending.deviceId);
+    } else if (purpose === 'recovery') {
+      if (pending?.stage !== 'challenge') return failure(ENDED());
+      const code = (req.body as Record<string, unknown> | undefined)?.recoveryCode;
+      await deps.recovery.use(pending.userId, code, context);
     } else if (purpose === 'pairing') {
       if (pending?.stage !== 'enroll' || !pending.enrollDeviceId) return failure(ENDED());
       if (await devices.hasPairedDevice(pending.userId)) return failure(ENDED());
       await devices.activate(pending.userId, pending.enrollDeviceId, otp, context);
     } else {
-      throw new TypeError(`express-mfa: MfaStrategy needs { purpose: 'signon' | 'pairing' | 'stepup' }, got ${String(purpose)}.`);
+      throw new TypeError(`express-mfa: MfaStrategy needs { purpose: 'signon' | 'pairing' | 'stepup' | 'recovery' }, got ${String(purpose)}.`);
     }
     const user = await flow.deserialize(pending.ref, req);
     if (!user || flow.userId(user) !== pending.userId) return failure(new NotFoundError('This account is no longer available.', 'account'));

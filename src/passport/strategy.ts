@@ -13,7 +13,8 @@ export type MfaVerifyResult =
 export interface MfaSuccessInfo {
   userId: string;
   amr: string[];
-  purpose: 'signon' | 'stepup' | 'pairing';
+  /** 'recovery': a recovery code (the field `recoveryCode`) answered the pending sign-on instead of a device. */
+  purpose: 'signon' | 'stepup' | 'pairing' | 'recovery';
 }
 
 /** The request as Passport hands it to a strategy (Express's, through Passport's own types). */

@@ -177,6 +177,15 @@ describe('a tour of every operation', () => {
     expect(resent.res.body).toMatchObject({ id, status: 'ACTIVATION_REQUIRED', activation: { expiresAt: expect.any(String) } });
   });
 
+  it('the user\'s recovery codes', async () => {
+    const { a } = await freshUser(t, sink);
+    expect((await send(a, 'get', '/recovery-codes')).body).toEqual({ remaining: 0 });
+    const made = await send(a, 'post', '/recovery-codes', {}, {});
+    expect(made.status).toBe(201);
+    expect(made.body.codes).toHaveLength(10);
+    expect((await send(a, 'get', '/recovery-codes')).body).toEqual({ remaining: 10 });
+  });
+
   it('every (path, method) of the document was exercised with each of its success statuses', async () => {
     const missing = await uncoveredOperations(agent(t.app));
     expect(missing, `seen: ${seenResponses().join(', ')}`).toEqual([]);

@@ -85,6 +85,27 @@ const schemas = {
       completedAt: isoTime,
     },
   },
+  RecoveryCodesRemaining: {
+    type: 'object',
+    additionalProperties: false,
+    required: ['remaining'],
+    properties: { remaining: { type: 'integer', minimum: 0, description: 'How many of the user\'s recovery codes are unused.' } },
+  },
+  RecoveryCodes: {
+    type: 'object',
+    additionalProperties: false,
+    required: ['codes'],
+    properties: {
+      codes: {
+        type: 'array',
+        description: 'The new set, shown this once: each code signs on once. Every earlier code stops working.',
+        minItems: 10,
+        maxItems: 10,
+        uniqueItems: true,
+        items: { type: 'string', pattern: '^[0-9a-hjkmnp-tv-z]{4}-[0-9a-hjkmnp-tv-z]{4}-[0-9a-hjkmnp-tv-z]{4}$' },
+      },
+    },
+  },
   Error: {
     type: 'object',
     additionalProperties: false,
@@ -285,9 +306,26 @@ export function openApiDocument(basePath: string) {
           },
         },
       },
+      '/recovery-codes': {
+        get: {
+          tags: ['Recovery codes'],
+          summary: 'How many recovery codes the user has left',
+          responses: { '200': { description: 'The count', ...json('RecoveryCodesRemaining') }, ...common },
+        },
+        post: {
+          tags: ['Recovery codes'],
+          summary: 'Generate a new set of 10 recovery codes, replacing any earlier set',
+          requestBody: { required: false, content: { 'application/json': { schema: { type: 'object', additionalProperties: false } } } },
+          responses: {
+            ...common,
+            '201': { description: 'The codes, shown once', ...json('RecoveryCodes') },
+            '401': error('UNAUTHENTICATED, or MFA_REQUIRED: a new set needs a recent MFA when the user has an active method'),
+          },
+        },
+      },
       '/users/{userId}/devices': {
         ...admin.list,
-        delete: { tags: ['Admin'], summary: 'Remove all devices of the user', responses: { '204': { description: 'Removed' }, ...common } },
+        delete: { tags: ['Admin'], summary: 'Remove all devices of the user and void their recovery codes', responses: { '204': { description: 'Removed' }, ...common } },
       },
       '/users/{userId}/devices/order': admin.order,
       '/users/{userId}/devices/{id}': admin.one,

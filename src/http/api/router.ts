@@ -25,7 +25,7 @@ type Handler = (req: Request, res: Response, subject: Subject) => Promise<unknow
  * deviceAuthentications APIs: a thin layer over the programmatic API.
  */
 export function apiRouter<User>(deps: HttpDeps<User>, flow: SignOnFlow<User>): Router {
-  const { devices, challenges, options } = deps;
+  const { devices, challenges, recovery, options } = deps;
   const router = express.Router();
   const document = openApiDocument(options.basePath);
 
@@ -160,6 +160,16 @@ export function apiRouter<User>(deps: HttpDeps<User>, flow: SignOnFlow<User>): R
     const record = await challenges.verify(userId, id, body(req).otp, 'stepup', requestContext(req));
     await flow.recordStepUp(req, req.user as User, { ...s.auth, amr: [...new Set([...s.auth.amr, 'otp'])], mfaAt: deps.now() });
     res.json({ id: req.params.id, status: 'COMPLETED', device: { id: record.deviceId }, completedAt: new Date(deps.now()).toISOString() });
+  }));
+
+  router.get('/recovery-codes', route(self, async (_req, res, s) => {
+    res.json({ remaining: await recovery.remaining(s.userId) });
+  }));
+
+  // A new set replaces the old one as a whole: like adding a method, it needs a recent MFA once there is a method.
+  router.post('/recovery-codes', route(self, async (req, res, s) => {
+    await requireRecentMfa(s);
+    res.status(201).json({ codes: await recovery.generate(s.userId, requestContext(req)) });
   }));
 
   router.use((_req: Request, _res: Response, next: NextFunction) => next(new NotFoundError('No such endpoint.')));

@@ -14,7 +14,7 @@ interface ActiveChallenge {
   purpose: Extract<ChallengePurpose, 'signon' | 'stepup'>;
   userId: string;
   /** The session object that holds challengeId and deviceId (and, for a sign-on, the device labels). */
-  holder: { challengeId?: string; deviceId?: string; devices?: DeviceChoice[] };
+  holder: { challengeId?: string; deviceId?: string; devices?: DeviceChoice[]; recoveryCodes?: number };
 }
 
 function active<User>(deps: HttpDeps<User>, req: Request): ActiveChallenge | undefined {
@@ -47,6 +47,8 @@ export function challengeRoutes<User>(deps: HttpDeps<User>, flow: SignOnFlow<Use
         others: list.filter((d) => d.id !== device.id),
         sent: current.holder.challengeId !== undefined && current.holder.deviceId === device.id,
         codeLength: deps.options.emailMethod.otpLength,
+        // Counted when the sign-on started, as the labels are: the page reads nothing from the store.
+        recovery: current.purpose === 'signon' && (current.holder.recoveryCodes ?? 0) > 0,
         ...(error ? { error } : {}),
       },
       error ? error.status : 200,

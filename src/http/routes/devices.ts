@@ -8,7 +8,7 @@ import { handle } from './handle.js';
 
 /** "Your authentication methods": list, add (and pair), rename, set default, order, remove. */
 export function deviceRoutes<User>(deps: HttpDeps<User>, router: Router): void {
-  const { options, devices, pages } = deps;
+  const { options, devices, pages, recovery } = deps;
   const base = options.basePath;
   const signedOnOnly = required(deps);
 
@@ -31,10 +31,16 @@ export function deviceRoutes<User>(deps: HttpDeps<User>, router: Router): void {
 
   async function showList(req: Request, res: Response, error?: MfaError): Promise<void> {
     const list = await devices.list(auth(req).userId);
+    const activeCount = list.filter((d) => d.status === 'ACTIVE').length;
+    const recoveryCodes = await recovery.remaining(auth(req).userId);
     pages.render(req, res, 'devices', {
       title: 'devices.title',
       devices: list,
-      activeCount: list.filter((d) => d.status === 'ACTIVE').length,
+      activeCount,
+      recoveryCodes,
+      // Few left: warn. None while the user has a method: offer them (right after the first method is paired, too).
+      recoveryLow: recoveryCodes > 0 && recoveryCodes <= 2,
+      recoveryOffer: recoveryCodes === 0 && activeCount > 0,
       canAdd: list.length < options.limits.maxDevices,
       ...(error ? errorLocals(error) : {}),
     }, error ? error.status : 200);
@@ -95,11 +101,27 @@ export function deviceRoutes<User>(deps: HttpDeps<User>, router: Router): void {
   router.get('/devices/:id/activate', handle(deps, (req, res) => showActivate(req, res, id(req))));
 
   router.post('/devices/:id/activate', change(async (req, res) => {
-    const device = await devices.activate(auth(req).userId, id(req), (req.body as Record<string, unknown>).otp, requestContext(req));
+    const userId = auth(req).userId;
+    const device = await devices.activate(userId, id(req), (req.body as Record<string, unknown>).otp, requestContext(req));
     delete writeState(req).pairing;
-    notice(req, 'notice.added', { address: device.email });
+    // The user's first method: the list, where this notice appears, offers recovery codes next.
+    const first = (await devices.active(userId)).length === 1 && (await recovery.remaining(userId)) === 0;
+    notice(req, first ? 'notice.addedOfferRecovery' : 'notice.added', { address: device.email });
     res.redirect(303, `${base}/devices`);
   }, (req, res, error) => showActivate(req, res, id(req), error)));
+
+  // A new set of recovery codes, as a whole: a fresh MFA first, as for adding a method. The GET only asks to confirm.
+  router.get('/devices/recovery-codes', handle(deps, async (req, res) => {
+    if (!(await changeAllowed(req, res, `${base}/devices/recovery-codes`))) return;
+    pages.render(req, res, 'recovery-generate', { title: 'recoveryConfirm.title', recoveryCodes: await recovery.remaining(auth(req).userId) });
+  }));
+
+  router.post('/devices/recovery-codes', handle(deps, async (req, res) => {
+    if (!(await changeAllowed(req, res, `${base}/devices/recovery-codes`))) return;
+    const codes = await recovery.generate(auth(req).userId, requestContext(req));
+    // Shown once, on this answer only: never kept in the session, never cached (no-store, as every page).
+    pages.render(req, res, 'recovery-codes', { title: 'recoveryCodes.title', codes });
+  }));
 
   router.post('/devices/:id/resend', change(async (req, res) => {
     const challenge = await devices.resend(auth(req).userId, id(req), requestContext(req));
