@@ -69,10 +69,18 @@ export function challengeRoutes<User>(deps: HttpDeps<User>, flow: SignOnFlow<Use
     await show(req, res, current);
   }));
 
+  // A wrong answer shows the page again; the challenge is still the session's.
+  const again = async (req: Request, res: Response, error: MfaError) => {
+    const current = active(deps, req);
+    if (current) return show(req, res, current, error);
+    res.redirect(303, options.loginPath);
+  };
+  // Built once: a flood of wrong codes costs no new handler per answer.
+  const answers = { signon: answer(deps, flow, 'signon', again), stepup: answer(deps, flow, 'stepup', again) };
   router.post('/challenge', (req, res) => {
     const current = active(deps, req);
     if (!current) return res.redirect(303, options.loginPath);
-    answer(deps, flow, current.purpose, (rq, rs, error) => show(rq, rs, current, error))(req, res);
+    answers[current.purpose](req, res);
   });
 
   router.post('/challenge/send', handle(deps, async (req, res) => {

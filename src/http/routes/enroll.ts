@@ -109,11 +109,16 @@ export function enrollRoutes<User>(deps: HttpDeps<User>, flow: SignOnFlow<User>,
     res.redirect(303, `${base}/enroll`);
   }));
 
+  const answerPairing = answer(deps, flow, 'pairing', async (req, res, error) => {
+    const pending = pendingEnroll(req);
+    if (pending) return show(req, res, pending, error);
+    res.redirect(303, options.loginPath);
+  });
   router.post('/enroll/verify', handle(deps, async (req, res) => {
     const pending = pendingEnroll(req);
     if (!pending) return res.redirect(303, options.loginPath);
     if (!(await stillWithoutDevice(res, pending))) return;
-    answer(deps, flow, 'pairing', (rq, rs, error) => show(rq, rs, pending, error))(req, res);
+    answerPairing(req, res);
   }));
 
   router.post('/enroll/resend', handle(deps, async (req, res) => {
