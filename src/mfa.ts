@@ -1,9 +1,12 @@
 import type { ErrorRequestHandler, Request, RequestHandler, Response } from 'express';
 import defaultPassport from 'passport';
-import { DeviceService, type CreateDeviceInput, type Device, type DeviceUpdate, type RemoveOptions } from './core/devices.js';
+import { Authentications } from './core/authentications.js';
+import { DeviceService, type CreateDeviceInput, type CreatedDevice, type Device, type DeviceUpdate, type RemoveOptions } from './core/devices.js';
+import { Notices } from './core/notices.js';
 import { EmailSender, LogTransport } from './delivery/email.js';
 import { MfaError, NotFoundError, StoreUnavailableError } from './core/errors.js';
 import { parseChallengeId, publicChallengeId } from './core/challenge-id.js';
+import { publicChallenge, type Challenge } from './core/challenge-view.js';
 import { EventBus, type MfaEvent, type RequestContext } from './core/events.js';
 import { authenticate, routeLanding, type AuthenticateOptions } from './http/authenticate.js';
 import { clientMistake } from './http/client-error.js';
@@ -17,7 +20,7 @@ import { createVerify } from './http/verify.js';
 import type { PassportLike } from './config/contracts.js';
 import type { MfaOptions } from './config/options.js';
 import { resolveOptions } from './config/resolve.js';
-import { ChallengeService, type Challenge } from './methods/code/challenges.js';
+import { MethodRegistry } from './methods/registry.js';
 import { RecoveryCodeService } from './methods/recovery/service.js';
 import { MfaStrategy } from './passport/strategy.js';
 import { Renderer } from './render.js';
@@ -31,8 +34,13 @@ import type { MfaStore } from './stores/types.js';
 export interface DevicesApi {
   list(userId: string): Promise<Device[]>;
   get(userId: string, deviceId: string): Promise<Device>;
-  /** Adds an email device and sends its pairing code; it is ACTIVATION_REQUIRED until activate(). */
-  create(userId: string, input: CreateDeviceInput, context?: RequestContext): Promise<{ device: Device; challenge: Challenge }>;
+  /**
+   * Adds a device of input.type ('email', the default, or 'totp'); it is
+   * ACTIVATION_REQUIRED until activate(). An email device is sent its pairing
+   * code (`challenge`); an authenticator app's secret comes back once in
+   * `pairing` (`secret`, `keyUri`, `manualKey`, `qrCode`).
+   */
+  create(userId: string, input: CreateDeviceInput, context?: RequestContext): Promise<CreatedDevice>;
   activate(userId: string, deviceId: string, otp: string, context?: RequestContext): Promise<Device>;
   resend(userId: string, deviceId: string, context?: RequestContext): Promise<Challenge>;
   update(userId: string, deviceId: string, update: DeviceUpdate, context?: RequestContext): Promise<Device>;
@@ -50,7 +58,11 @@ export interface DevicesApi {
 
 /** The app's own code asking a user for a one-time passcode (to confirm a payment, say). */
 export interface ChallengesApi {
-  /** Sends a code to the device (default: the user's default device). */
+  /**
+   * Asks the device (default: the user's default device) for a code: an
+   * email device is sent one; an authenticator app needs nothing sent
+   * (`sentTo` and `expiresAt` are null).
+   */
   start(userId: string, options?: { deviceId?: string }, context?: RequestContext): Promise<Challenge>;
   /**
    * Checks the answer to a challenge of `userId` (the user the app is asking,
@@ -157,9 +169,11 @@ export function mfa<User = any>(options: MfaOptions<User> = {}): MfaMiddleware<U
   const translator = new Translator(resolved.messages);
   const sender = new EmailSender(renderer, translator, resolved.email.transport ?? new LogTransport(logger), resolved.email.from, resolved.branding);
   const stamps = new SecurityStamps(store);
-  const challenges = new ChallengeService(store, sender, resolved.emailMethod, resolved.limits, resolved.secret, events, now);
-  const devices = new DeviceService(store, challenges, sender, resolved.limits, events, logger, stamps, now);
-  const recovery = new RecoveryCodeService(store, sender, resolved.limits, resolved.secret, events, logger, now);
+  const methods = MethodRegistry.create(resolved.methods, { store, secret: resolved.secret, events, limits: resolved.limits, mail: sender, branding: resolved.branding, now });
+  const notices = new Notices(store, methods, sender, logger);
+  const devices = new DeviceService(store, methods, notices, resolved.limits, events, stamps, now);
+  const authentications = new Authentications(store, devices, methods, events);
+  const recovery = new RecoveryCodeService(store, notices, resolved.limits, resolved.secret, events, now);
   const pages = new Pages(renderer, translator, {
     basePath: resolved.basePath,
     homePath: resolved.homePath,
@@ -173,7 +187,8 @@ export function mfa<User = any>(options: MfaOptions<User> = {}): MfaMiddleware<U
     options: resolved,
     passport,
     devices,
-    challenges,
+    authentications,
+    methods,
     recovery,
     events,
     pages,
@@ -202,28 +217,15 @@ export function mfa<User = any>(options: MfaOptions<User> = {}): MfaMiddleware<U
 
   const challengesApi: ChallengesApi = {
     async start(userId, startOptions = {}, context = {}) {
-      const device = startOptions.deviceId
-        ? await devices.record(userId, startOptions.deviceId)
-        : (await devices.active(userId))[0];
-      if (!device || device.status !== 'ACTIVE') throw new NotFoundError('The user has no active authentication method.', 'noDevice');
-      const challenge = await challenges.start(device, 'stepup', context);
-      return { ...challenge, id: publicChallengeId(userId, challenge.id) };
+      const device = await authentications.pick(userId, startOptions.deviceId, undefined);
+      const prompt = await authentications.start(device, 'stepup', undefined, context);
+      return publicChallenge(device, 'stepup', prompt, publicChallengeId(userId, { challengeId: prompt.challengeId, deviceId: device.id }));
     },
     async verify(userId, challengeId, otp, context = {}) {
       const parsed = parseChallengeId(challengeId);
       if (typeof userId !== 'string' || parsed.userId !== userId) throw new NotFoundError('No such authentication.');
-      const { id } = parsed;
-      const record = await challenges.verify(userId, id, otp, 'stepup', context);
-      const device = await devices.get(userId, record.deviceId);
-      return {
-        id: challengeId,
-        userId,
-        deviceId: record.deviceId,
-        purpose: record.purpose,
-        status: 'COMPLETED',
-        expiresAt: new Date(record.expiresAt),
-        sentTo: device.maskedEmail,
-      };
+      const { device } = await authentications.answer(userId, parsed.target, otp, 'stepup', undefined, context);
+      return { ...publicChallenge(device, 'stepup', {}, challengeId), status: 'COMPLETED' };
     },
   };
 

@@ -1,15 +1,7 @@
 import type { Logger } from './contracts.js';
-import type { ResolvedEmailMethod, ResolvedLimits } from './resolved.js';
+import type { ResolvedLimits } from './resolved.js';
 
 export const DEFAULT_POLICY = 'default';
-
-export const EMAIL_METHOD_DEFAULTS: ResolvedEmailMethod = {
-  otpLength: 6,
-  otpLifetimeMs: 10 * 60_000,
-  attemptsPerCode: 3,
-  resendCooldownMs: 30_000,
-  nickname: true,
-};
 
 export const LIMIT_DEFAULTS: ResolvedLimits = {
   lockAfter: 10,

@@ -2,13 +2,17 @@ import type { Duration } from '../duration.js';
 import type { MfaStore } from '../stores/types.js';
 import type { Branding, Logger, MailTransport, PassportLike } from './contracts.js';
 import type { NoDeviceAction } from './resolved.js';
+import type { MethodsOptions, MethodType } from '../methods/registry.js';
 
 export type { Branding, Logger, MailMessage, MailTransport, PassportLike } from './contracts.js';
 export type { NoDeviceAction } from './resolved.js';
+export type { MethodsOptions, MethodType } from '../methods/registry.js';
+export type { EmailMethodOptions } from '../methods/email/options.js';
+export type { TotpMethodOptions } from '../methods/totp/options.js';
 
 export interface SignOnPolicyOptions<User = any, Req = any> {
-  /** Methods a user may answer with. Default ['email'], the only one so far. */
-  methods?: Array<'email'>;
+  /** Methods a user may answer with, recovery codes included ('recovery'). Default: every method that is on, and recovery codes. */
+  methods?: MethodType[];
   /** Skips MFA when it answers true (an admin, say). */
   skip?: (user: User, req: Req) => boolean | Promise<boolean>;
   /** Skips MFA for clients in these CIDR ranges ('10.0.0.0/8', '::1/128'). */
@@ -21,19 +25,6 @@ export interface SignOnPolicyOptions<User = any, Req = any> {
   enrollAddress?: 'profile' | 'any';
   /** An MFA request through the API without a device goes to the default device ('default'), or, when the user has several, asks to pick one ('prompt'). Default 'default'. */
   deviceSelection?: 'default' | 'prompt';
-}
-
-export interface EmailMethodOptions {
-  /** Digits in a code, 6 to 10. Default 6. */
-  otpLength?: number;
-  /** How long a code is valid. Default '10m'. */
-  otpLifetime?: Duration;
-  /** Wrong tries that kill a code. Default 3. */
-  attemptsPerCode?: number;
-  /** Wait before another code can be sent for the same challenge. Default '30s'. */
-  resendCooldown?: Duration;
-  /** Ask for a nickname when pairing. Default true. */
-  nickname?: boolean;
 }
 
 /** Rules per user, across all of the user's methods (PingOne keeps them in its MFA settings, not per method). */
@@ -86,8 +77,8 @@ export interface MfaOptions<User = any> {
   policy?: SignOnPolicyOptions<User>;
   /** Named policies, chosen with auth.authenticate(strategy, { policy: name }). */
   policies?: Record<string, SignOnPolicyOptions<User>>;
-  /** The device authentication policy per method. */
-  methods?: { email?: EmailMethodOptions };
+  /** The device authentication policy per method: enabled, pairingDisabled, nickname, and each method's own. */
+  methods?: MethodsOptions;
   /** Rules per user across methods: lockout, sends, how many methods. */
   limits?: LimitsOptions;
   /** Adding or removing a method needs an MFA within this time. Default '10m'. */

@@ -2,9 +2,10 @@ import { randomBytes } from 'node:crypto';
 import type { MfaStore } from '../stores/types.js';
 import { checkKeys, duration, fail, integer, isObject, networks, oneOf, path } from './checks.js';
 import type { Branding, MailTransport } from './contracts.js';
-import { consoleLogger, defaultEmail, defaultId, DEFAULT_POLICY, EMAIL_METHOD_DEFAULTS, LIMIT_DEFAULTS } from './defaults.js';
+import { consoleLogger, defaultEmail, defaultId, DEFAULT_POLICY, LIMIT_DEFAULTS } from './defaults.js';
+import { PERMITTABLE, resolveMethods, type ResolvedMethods } from '../methods/registry.js';
 import type { MfaOptions } from './options.js';
-import type { ResolvedEmailMethod, ResolvedLimits, ResolvedOptions, ResolvedPolicy } from './resolved.js';
+import type { ResolvedLimits, ResolvedOptions, ResolvedPolicy } from './resolved.js';
 
 /**
  * Checks the app's options at start-up, with a message that says what to
@@ -17,45 +18,29 @@ const TOP_KEYS = [
   'policies', 'methods', 'limits', 'recentMfa', 'views', 'contentSecurityPolicy', 'logger', 'admin', 'adminRequiresMfa', 'locale', 'messages', 'branding',
 ] as const;
 const POLICY_KEYS = ['methods', 'skip', 'skipNetworks', 'skipWithin', 'noDevice', 'enrollAddress', 'deviceSelection'] as const;
-const METHOD_KEYS = ['otpLength', 'otpLifetime', 'attemptsPerCode', 'resendCooldown', 'nickname'] as const;
 const LIMIT_KEYS = ['lockAfter', 'lockWindow', 'lockDuration', 'sendLimit', 'sendWindow', 'recipientSendLimit', 'maxDevices'] as const;
 
-function resolvePolicy<User>(name: string, where: string, value: unknown): ResolvedPolicy<User> {
+function resolvePolicy<User>(name: string, where: string, value: unknown, settings: ResolvedMethods): ResolvedPolicy<User> {
   if (value === undefined) value = {};
   if (!isObject(value)) fail(`${where} must be an object.`);
   checkKeys(`${where}.`, value, POLICY_KEYS);
-  const methods = value.methods ?? ['email'];
-  if (!Array.isArray(methods) || methods.length === 0 || methods.some((m) => m !== 'email')) {
-    fail(`${where}.methods must be a non-empty array of permitted methods; the only method so far is 'email'.`);
+  const known = PERMITTABLE.map((m) => `'${m}'`).join(', ');
+  const methods = value.methods ?? PERMITTABLE;
+  if (!Array.isArray(methods) || methods.length === 0 || methods.some((m) => !PERMITTABLE.includes(m))) {
+    fail(`${where}.methods must be a non-empty array of permitted methods, of ${known}.`);
   }
+  const off = (methods as string[]).find((m) => (settings as unknown as Record<string, { enabled: boolean } | undefined>)[m]?.enabled === false);
+  if (value.methods !== undefined && off) fail(`${where}.methods permits '${off}', which methods.${off}.enabled turns off: remove one or the other.`);
   if (value.skip !== undefined && typeof value.skip !== 'function') fail(`${where}.skip must be a function (user, req) => boolean.`);
   return {
     name,
-    methods: methods as Array<'email'>,
+    methods: [...new Set(methods as string[])],
     skip: value.skip as ResolvedPolicy<User>['skip'],
     skipNetworks: networks(`${where}.skipNetworks`, value.skipNetworks),
     skipWithinMs: value.skipWithin === false || value.skipWithin === undefined ? false : duration(`${where}.skipWithin`, value.skipWithin, 0, 1000),
     noDevice: oneOf(`${where}.noDevice`, value.noDevice, ['enroll', 'deny', 'bypass'] as const, 'enroll'),
     enrollAddress: oneOf(`${where}.enrollAddress`, value.enrollAddress, ['profile', 'any'] as const, 'profile'),
     deviceSelection: oneOf(`${where}.deviceSelection`, value.deviceSelection, ['default', 'prompt'] as const, 'default'),
-  };
-}
-
-function resolveEmailMethod(value: unknown): ResolvedEmailMethod {
-  if (value === undefined) return { ...EMAIL_METHOD_DEFAULTS };
-  if (!isObject(value)) fail('methods.email must be an object.');
-  // The rules that hold for a user across methods used to be set here.
-  const moved = Object.keys(value).find((key) => (LIMIT_KEYS as readonly string[]).includes(key));
-  if (moved) fail(`methods.email.${moved} is a rule per user across methods now: write limits: { ${moved} } instead.`);
-  checkKeys('methods.email.', value, METHOD_KEYS);
-  const d = EMAIL_METHOD_DEFAULTS;
-  if (value.nickname !== undefined && typeof value.nickname !== 'boolean') fail('methods.email.nickname must be true or false.');
-  return {
-    otpLength: integer('methods.email.otpLength', value.otpLength, d.otpLength, 6, 10),
-    otpLifetimeMs: duration('methods.email.otpLifetime', value.otpLifetime, d.otpLifetimeMs, 30_000),
-    attemptsPerCode: integer('methods.email.attemptsPerCode', value.attemptsPerCode, d.attemptsPerCode, 1, 10),
-    resendCooldownMs: duration('methods.email.resendCooldown', value.resendCooldown, d.resendCooldownMs),
-    nickname: (value.nickname as boolean | undefined) ?? d.nickname,
   };
 }
 
@@ -121,19 +106,15 @@ export function resolveOptions<User>(given: MfaOptions<User> = {}, env: NodeJS.P
     fail('passport must be a Passport Authenticator (the passport package, or new Passport()).');
   }
 
+  const methods = resolveMethods(options.methods);
   const policies = new Map<string, ResolvedPolicy<User>>();
-  policies.set(DEFAULT_POLICY, resolvePolicy<User>(DEFAULT_POLICY, 'policy', options.policy));
+  policies.set(DEFAULT_POLICY, resolvePolicy<User>(DEFAULT_POLICY, 'policy', options.policy, methods));
   if (options.policies !== undefined) {
     if (!isObject(options.policies)) fail('policies must be an object of named policies: { admins: { ... } }.');
     for (const [name, policy] of Object.entries(options.policies)) {
       if (name === DEFAULT_POLICY) fail(`policies.${DEFAULT_POLICY} is reserved: set the default with the policy option.`);
-      policies.set(name, resolvePolicy<User>(name, `policies.${name}`, policy));
+      policies.set(name, resolvePolicy<User>(name, `policies.${name}`, policy, methods));
     }
-  }
-
-  if (options.methods !== undefined) {
-    if (!isObject(options.methods)) fail('methods must be an object: { email: { ... } }.');
-    checkKeys('methods.', options.methods, ['email']);
   }
 
   const views = options.views === undefined ? [] : Array.isArray(options.views) ? options.views : [options.views];
@@ -184,7 +165,7 @@ export function resolveOptions<User>(given: MfaOptions<User> = {}, env: NodeJS.P
     user: { id: (user.id as ResolvedOptions<User>['user']['id'] | undefined) ?? defaultId, email: (user.email as ResolvedOptions<User>['user']['email'] | undefined) ?? defaultEmail },
     email: { transport: email.transport as MailTransport | undefined, from: (email.from as string | undefined) ?? 'no-reply@localhost' },
     policies,
-    emailMethod: resolveEmailMethod(options.methods?.email),
+    methods,
     limits: resolveLimits(options.limits),
     recentMfaMs: duration('recentMfa', options.recentMfa, 10 * 60_000, 1000),
     views,

@@ -1,4 +1,5 @@
 import type { BlockList } from 'node:net';
+import type { ResolvedMethods } from '../methods/registry.js';
 import type { MfaStore } from '../stores/types.js';
 import type { Branding, Logger, MailTransport, PassportLike } from './contracts.js';
 
@@ -7,21 +8,14 @@ export type NoDeviceAction = 'enroll' | 'deny' | 'bypass';
 
 export interface ResolvedPolicy<User = any> {
   name: string;
-  methods: Array<'email'>;
+  /** The method types the policy accepts, 'recovery' for recovery codes. */
+  methods: string[];
   skip?: (user: User, req: unknown) => boolean | Promise<boolean>;
   skipNetworks?: BlockList;
   skipWithinMs: number | false;
   noDevice: NoDeviceAction;
   enrollAddress: 'profile' | 'any';
   deviceSelection: 'default' | 'prompt';
-}
-
-export interface ResolvedEmailMethod {
-  otpLength: number;
-  otpLifetimeMs: number;
-  attemptsPerCode: number;
-  resendCooldownMs: number;
-  nickname: boolean;
 }
 
 export interface ResolvedLimits {
@@ -47,7 +41,7 @@ export interface ResolvedOptions<User = any> {
   user: { id: (user: User) => string; email: (user: User) => string | null | undefined };
   email: { transport?: MailTransport; from: string };
   policies: Map<string, ResolvedPolicy<User>>;
-  emailMethod: ResolvedEmailMethod;
+  methods: ResolvedMethods;
   limits: ResolvedLimits;
   recentMfaMs: number;
   views: string[];

@@ -1,23 +1,24 @@
-import { maskEmailAddress, parseEmailAddress } from '../methods/email/address.js';
-import type { EmailSender } from '../delivery/email.js';
 import { DeviceExistsError, LimitExceededError, NotFoundError, OtpError, ValidationError } from './errors.js';
 import type { EventBus, RequestContext } from './events.js';
-import type { Logger } from '../config/contracts.js';
 import type { ResolvedLimits } from '../config/resolved.js';
-import type { Challenge, ChallengeService } from '../methods/code/challenges.js';
 import { newId } from '../methods/code/code.js';
+import type { MethodRegistry } from '../methods/registry.js';
+import type { Notices } from './notices.js';
+import { publicChallenge, type Challenge } from './challenge-view.js';
 import type { SecurityStamps } from './stamps.js';
 import type { DeviceRecord, DeviceStatus, DeviceType, MfaStore } from '../stores/types.js';
-import { emailOf } from '../methods/email/data.js';
 
 /** An authentication device as the app and the API see it. */
 export interface Device {
   id: string;
   userId: string;
   type: DeviceType;
-  email: string;
-  /** The address with most of it hidden, for pages shown before sign-on completes. */
-  maskedEmail: string;
+  /** How the device is named to its owner: the address of an email device; empty for an authenticator app. */
+  label: string;
+  /** The label partly hidden, for pages shown before sign-on completes. */
+  maskedLabel: string;
+  /** The method's own fields (`{ email }` for an email device), as the JSON API shows them. */
+  details: Record<string, unknown>;
   nickname: string | null;
   status: DeviceStatus;
   default: boolean;
@@ -27,9 +28,22 @@ export interface Device {
 }
 
 export interface CreateDeviceInput {
-  type?: 'email';
-  email: unknown;
+  /** The method: 'email' (the default), 'totp', … */
+  type?: string;
+  /** An email device's address. */
+  email?: unknown;
   nickname?: unknown;
+  /** How an authenticator app names the account (the user's address, say). Default: the user id. */
+  account?: string;
+}
+
+/** A device just added: a code sent to it to activate it, or what its owner must be shown to finish pairing it. */
+export interface CreatedDevice {
+  device: Device;
+  /** The pairing code's challenge, for a method that sends one. */
+  challenge?: Challenge;
+  /** For an authenticator app: `secret` (base32), `keyUri` (otpauth://), `manualKey` (in groups), `qrCode` (an SVG). Shown once. */
+  pairing?: Record<string, unknown>;
 }
 
 export interface RemoveOptions {
@@ -43,22 +57,21 @@ export interface DeviceUpdate {
   default?: boolean;
 }
 
-/** Pairs, activates, lists and removes a user's authentication devices. */
+/** Pairs, activates, lists and removes a user's authentication devices, of every method. */
 export class DeviceService {
   constructor(
     private readonly store: MfaStore,
-    private readonly challenges: ChallengeService,
-    private readonly sender: EmailSender,
+    private readonly methods: MethodRegistry,
+    private readonly notices: Notices,
     private readonly limits: ResolvedLimits,
     private readonly events: EventBus,
-    private readonly logger: Logger,
     private readonly stamps: SecurityStamps,
     private readonly now: () => number = Date.now,
   ) {}
 
   async list(userId: string): Promise<Device[]> {
     const records = await this.store.listDevices(userId);
-    return records.map((d) => toDevice(d, records));
+    return records.map((d) => this.toDevice(d, records));
   }
 
   async get(userId: string, deviceId: string): Promise<Device> {
@@ -78,9 +91,9 @@ export class DeviceService {
     return (await this.store.listDevices(userId)).some((d) => d.status !== 'ACTIVATION_REQUIRED');
   }
 
-  /** Active devices, the default one first. */
+  /** Active devices of a method that is on, the default one first. */
   async active(userId: string): Promise<DeviceRecord[]> {
-    return (await this.records(userId)).filter((d) => d.status === 'ACTIVE');
+    return (await this.records(userId)).filter((d) => d.status === 'ACTIVE' && this.methods.get(d.type) !== undefined);
   }
 
   async record(userId: string, deviceId: string): Promise<DeviceRecord> {
@@ -90,26 +103,46 @@ export class DeviceService {
   }
 
   /**
-   * Adds an email device and sends it the pairing code; it stays
-   * ACTIVATION_REQUIRED until that code is entered. Pairing an address that
-   * is waiting for activation again sends it a new code.
+   * The rule for adding or removing one's own methods (or a new set of
+   * recovery codes): a fresh MFA, once the user has a method to answer with.
+   * Pages and the API both ask it here.
    */
-  async create(userId: string, input: CreateDeviceInput, context: RequestContext = {}): Promise<{ device: Device; challenge: Challenge }> {
-    if (input.type !== undefined && input.type !== 'email') throw new ValidationError("The only device type is 'email'.", 'type');
-    const email = parseEmailAddress(input.email);
+  async changeNeedsMfa(userId: string, mfaIsFresh: boolean): Promise<boolean> {
+    return !mfaIsFresh && (await this.active(userId)).length > 0;
+  }
+
+  /**
+   * Adds a device of `input.type` (default: the first method, email). A
+   * method that sends codes gets the pairing code; an authenticator app gets
+   * its secret, returned in `pairing` once. The device stays
+   * ACTIVATION_REQUIRED until its first answer. Pairing again a device that
+   * is waiting for activation (the same address) pairs that one again; a
+   * method whose devices have no key (an app) replaces an unfinished pairing
+   * of the same method instead of piling them up.
+   */
+  async create(userId: string, input: CreateDeviceInput, context: RequestContext = {}): Promise<CreatedDevice> {
+    const method = this.methods.pairable(input.type);
     const nickname = parseNickname(input.nickname);
+    const id = newId();
+    const data = method.newDevice(input as Record<string, unknown>, { userId, deviceId: id, account: input.account ?? userId });
     const now = this.now();
-    const existing = (await this.store.listDevices(userId)).find((d) => emailOf(d).toLowerCase() === email.toLowerCase());
+    const records = await this.store.listDevices(userId);
+    const same = records.filter((d) => d.type === method.type);
+    const key = method.key?.(data);
+    const existing = method.key && key !== undefined ? same.find((d) => method.key!(d.data) === key) : undefined;
     if (existing && existing.status !== 'ACTIVATION_REQUIRED') throw new DeviceExistsError();
 
     let device = existing;
     if (!device) {
+      if (!method.key) {
+        for (const unfinished of same.filter((d) => d.status === 'ACTIVATION_REQUIRED')) await this.drop(userId, unfinished, context);
+      }
       await this.stamps.renew(userId);
       const inserted = await this.store.insertDevice({
-        id: newId(),
+        id,
         userId,
-        type: 'email',
-        data: { email },
+        type: method.type,
+        data,
         nickname,
         status: 'ACTIVATION_REQUIRED',
         createdAt: now,
@@ -121,42 +154,61 @@ export class DeviceService {
       device = inserted;
       this.events.publish('device.created', userId, context, { deviceId: device.id });
     } else if (device.activationChallengeId) {
-      await this.challenges.cancel(userId, device.activationChallengeId);
+      await method.cancel?.(userId, device.activationChallengeId);
     }
 
-    let challenge: Challenge;
+    if (!method.sends) {
+      if (existing && nickname !== null) device = (await this.store.updateDevice(userId, device.id, { nickname, updatedAt: now })) ?? device;
+      return { device: await this.view(device), pairing: await method.pairing?.(device, input.account ?? userId) };
+    }
+    let prompt;
     try {
-      challenge = await this.challenges.start(device, 'pairing', context);
+      prompt = await method.prompt(device, 'pairing', context);
     } catch (error) {
+      // A device whose first code never left would sit there, counting toward the limit.
       if (!existing) await this.store.deleteDevice(userId, device.id);
       throw error;
     }
     const updated = await this.store.updateDevice(userId, device.id, {
-      activationChallengeId: challenge.id,
+      activationChallengeId: prompt.challengeId ?? null,
       updatedAt: now,
       ...(existing && nickname !== null ? { nickname } : {}),
     });
     if (!updated) throw new NotFoundError('No such authentication method.', 'device');
-    return { device: await this.view(updated), challenge };
+    return { device: await this.view(updated), challenge: publicChallenge(updated, 'pairing', prompt) };
   }
 
   /**
-   * Adds an email device that is ACTIVE at once, without a pairing code: for
-   * an admin who has checked the address another way, as PingOne allows.
+   * What the owner must be shown to finish pairing a device that waits for
+   * activation (an app's secret and QR code), for a page shown again; none
+   * for a method that sends a code instead.
+   */
+  async pairing(userId: string, deviceId: string, account: string): Promise<Record<string, unknown> | undefined> {
+    const device = await this.pendingActivation(userId, deviceId);
+    return this.methods.of(device).pairing?.(device, account);
+  }
+
+  /**
+   * Adds a device that is ACTIVE at once, without a pairing answer: for an
+   * admin who has checked the address another way, as PingOne allows. Only a
+   * method whose devices have a key (an address) can be added so.
    */
   async createActive(userId: string, input: CreateDeviceInput, context: RequestContext = {}): Promise<Device> {
-    if (input.type !== undefined && input.type !== 'email') throw new ValidationError("The only device type is 'email'.", 'type');
-    const email = parseEmailAddress(input.email);
+    const method = this.methods.pairable(input.type);
+    if (!method.key) throw new ValidationError(`A ${method.type} device is paired by its owner: it cannot be added as ACTIVE.`, 'status');
     const nickname = parseNickname(input.nickname);
+    const id = newId();
+    const data = method.newDevice(input as Record<string, unknown>, { userId, deviceId: id, account: input.account ?? userId });
+    const key = method.key(data);
     const now = this.now();
-    if ((await this.store.listDevices(userId)).some((d) => emailOf(d).toLowerCase() === email.toLowerCase())) throw new DeviceExistsError();
+    if ((await this.store.listDevices(userId)).some((d) => d.type === method.type && method.key!(d.data) === key)) throw new DeviceExistsError();
     await this.stamps.renew(userId);
     // Last in the user's order: the default only when the user has no other active method.
     const device = await this.store.insertDevice({
-      id: newId(),
+      id,
       userId,
-      type: 'email',
-      data: { email },
+      type: method.type,
+      data,
       nickname,
       status: 'ACTIVE',
       createdAt: now,
@@ -213,22 +265,30 @@ export class DeviceService {
     return devices.length;
   }
 
-  /** Sends a new pairing code to a device waiting for activation. */
+  /** Sends a new pairing code to a device waiting for activation; a method that sends nothing has none. */
   async resend(userId: string, deviceId: string, context: RequestContext = {}): Promise<Challenge> {
     const device = await this.pendingActivation(userId, deviceId);
-    if (device.activationChallengeId && (await this.challenges.get(userId, device.activationChallengeId))) {
-      return this.challenges.resend(device, device.activationChallengeId, context);
+    const method = this.methods.of(device);
+    if (!method.sends) throw new ValidationError('This method sends no codes: enter the code your app shows.', 'deviceId');
+    if (device.activationChallengeId && method.resend) {
+      const resent = await method.resend(device, device.activationChallengeId, context).catch((error: unknown) => {
+        // The pairing challenge expired and is gone: a new one is sent instead.
+        if (error instanceof NotFoundError) return undefined;
+        throw error;
+      });
+      if (resent) return publicChallenge(device, 'pairing', resent);
     }
-    const challenge = await this.challenges.start(device, 'pairing', context);
-    await this.store.updateDevice(userId, deviceId, { activationChallengeId: challenge.id, updatedAt: this.now() });
-    return challenge;
+    const prompt = await method.prompt(device, 'pairing', context);
+    await this.store.updateDevice(userId, deviceId, { activationChallengeId: prompt.challengeId ?? null, updatedAt: this.now() });
+    return publicChallenge(device, 'pairing', prompt);
   }
 
-  /** Checks the pairing code and makes the device ACTIVE (and the default when there is none). */
+  /** Checks the pairing answer and makes the device ACTIVE (and the default when there is none). */
   async activate(userId: string, deviceId: string, otp: unknown, context: RequestContext = {}): Promise<Device> {
     const device = await this.pendingActivation(userId, deviceId);
-    if (!device.activationChallengeId) throw new OtpError('OTP_EXPIRED', 'This code has expired or was already used. Send a new code.');
-    await this.challenges.verify(userId, device.activationChallengeId, otp, 'pairing', context, deviceId);
+    const method = this.methods.of(device);
+    if (method.sends && !device.activationChallengeId) throw new OtpError('OTP_EXPIRED', 'This code has expired or was already used. Send a new code.');
+    await method.answer(device, { challengeId: device.activationChallengeId ?? undefined }, otp, 'pairing', context);
     await this.stamps.renew(userId);
     const now = this.now();
     const activated = await this.store.updateDevice(userId, deviceId, {
@@ -274,7 +334,7 @@ export class DeviceService {
     if (!(await this.store.orderDevices(userId, ids))) throw refused();
     const after = await this.store.listDevices(userId);
     this.publishOrder(userId, before, after, context);
-    return after.map((d) => toDevice(d, after));
+    return after.map((d) => this.toDevice(d, after));
   }
 
   /**
@@ -293,7 +353,7 @@ export class DeviceService {
       return moved;
     });
     if (after !== before) this.publishOrder(userId, before, after, context, deviceId);
-    return after.map((d) => toDevice(d, after));
+    return after.map((d) => this.toDevice(d, after));
   }
 
   /**
@@ -313,12 +373,12 @@ export class DeviceService {
     }
     await this.store.deleteDeviceChallenges(userId, deviceId);
     this.events.publish('device.removed', userId, context, { deviceId });
-    if (removed.status === 'ACTIVE') await this.notify(userId, 'device-removed', removed, null, context, emailOf(removed));
+    if (removed.status === 'ACTIVE') await this.notify(userId, 'device-removed', removed, null, context, this.methods.get(removed.type)?.noticeAddress?.(removed));
   }
 
   /** The device as the app sees it: whether it is the default depends on the user's other devices. */
   private async view(record: DeviceRecord): Promise<Device> {
-    return toDevice(record, await this.store.listDevices(record.userId));
+    return this.toDevice(record, await this.store.listDevices(record.userId));
   }
 
   /**
@@ -371,11 +431,7 @@ export class DeviceService {
     return device;
   }
 
-  /**
-   * Tells the user's active addresses (and `alsoTo`) that a method was added
-   * or removed, so that a change they did not make does not go unseen. The
-   * change itself is done by now; a failed notice is logged, not undone.
-   */
+  /** Tells the user's addresses (and `alsoTo`, the address just removed) that a method was added or removed. */
   private async notify(
     userId: string,
     kind: 'device-added' | 'device-removed',
@@ -384,16 +440,40 @@ export class DeviceService {
     context: RequestContext,
     alsoTo?: string,
   ): Promise<void> {
-    const recipients = (await this.store.listDevices(userId))
-      .filter((d) => d.status === 'ACTIVE' && d.id !== exceptId)
-      .map(emailOf);
-    if (alsoTo) recipients.push(alsoTo);
-    const data = { address: emailOf(changed), nickname: changed.nickname, at: new Date(this.now()) };
-    await Promise.all(
-      [...new Set(recipients)].map((to) =>
-        this.sender.send(kind, to, data, context.locale).catch((error) => this.logger.error(`could not send the ${kind} notice for user ${userId}`, error)),
-      ),
-    );
+    const data = { address: this.nameOf(changed), nickname: changed.nickname, at: new Date(this.now()) };
+    await this.notices.send(userId, kind, data, context.locale, { exceptId, alsoTo });
+  }
+
+  /** How a notice names a device: its label, else its nickname, else the method. */
+  private nameOf(device: DeviceRecord): string {
+    return this.methods.describe(device).label || device.nickname || device.type;
+  }
+
+  private async drop(userId: string, device: DeviceRecord, context: RequestContext): Promise<void> {
+    const removed = await this.store.deleteDevice(userId, device.id);
+    if (!removed) return;
+    await this.store.deleteDeviceChallenges(userId, device.id);
+    this.events.publish('device.removed', userId, context, { deviceId: device.id });
+  }
+
+  /** `all`: the user's devices in their order, in which the first active one is the default. */
+  private toDevice(record: DeviceRecord, all: DeviceRecord[]): Device {
+    const shown = this.methods.describe(record);
+    const active = (d: DeviceRecord) => d.status === 'ACTIVE' && this.methods.get(d.type) !== undefined;
+    return {
+      id: record.id,
+      userId: record.userId,
+      type: record.type,
+      label: shown.label,
+      maskedLabel: shown.masked,
+      details: shown.fields,
+      nickname: record.nickname,
+      status: record.status,
+      default: active(record) && all.find(active)?.id === record.id,
+      createdAt: new Date(record.createdAt),
+      updatedAt: new Date(record.updatedAt),
+      activatedAt: record.activatedAt === null ? null : new Date(record.activatedAt),
+    };
   }
 }
 
@@ -405,21 +485,4 @@ function parseNickname(input: unknown): string | null {
     throw new ValidationError('Use a nickname of at most 64 characters, on one line.', 'nickname');
   }
   return nickname === '' ? null : nickname;
-}
-
-/** `all`: the user's devices in their order, in which the first active one is the default. */
-function toDevice(record: DeviceRecord, all: DeviceRecord[]): Device {
-  return {
-    id: record.id,
-    userId: record.userId,
-    type: record.type,
-    email: emailOf(record),
-    maskedEmail: maskEmailAddress(emailOf(record)),
-    nickname: record.nickname,
-    status: record.status,
-    default: record.status === 'ACTIVE' && all.find((d) => d.status === 'ACTIVE')?.id === record.id,
-    createdAt: new Date(record.createdAt),
-    updatedAt: new Date(record.updatedAt),
-    activatedAt: record.activatedAt === null ? null : new Date(record.activatedAt),
-  };
 }

@@ -44,7 +44,8 @@ export async function evaluatePolicy<User, Device extends PolicyDevice>(
     if (lastMfaAt !== null && input.now - lastMfaAt < policy.skipWithinMs) return { action: 'skip', reason: 'recent' };
   }
   if (devices.length > 0) return { action: 'challenge', device: devices[0]!, devices };
-  if (blocked) return { action: 'deny' };
+  // Methods the policy does not accept are still the user's: a password alone pairs nothing next to them.
+  if (blocked || all.some((d) => d.status === 'ACTIVE')) return { action: 'deny' };
   switch (policy.noDevice) {
     case 'enroll':
       return { action: 'enroll' };

@@ -1,6 +1,5 @@
 import type { Request } from 'express';
-import { maskEmailAddress } from '../methods/email/address.js';
-import { emailOf } from '../methods/email/data.js';
+import type { MethodRegistry } from '../methods/registry.js';
 import type { DeviceRecord } from '../stores/types.js';
 
 /** The library's own key in req.session. */
@@ -14,7 +13,9 @@ export interface PendingSignOn {
   startedAt: number;
   /** 'decide': the gate took back a login that skipped the policy; the policy still has to run. */
   stage: 'decide' | 'challenge' | 'enroll';
+  /** The stored challenge of the code sent to `deviceId`; none for a device that makes its own codes. */
   challengeId?: string;
+  /** The device prompted; none while the user is choosing one (deviceSelection 'prompt'). */
   deviceId?: string;
   /** The address on the user's profile, for pairing during sign-on. */
   profileEmail?: string | null;
@@ -38,15 +39,20 @@ export interface Landing {
   flash?: { type: string; message: string };
 }
 
-/** A device as the challenge page offers it: the address partly hidden. */
+/** A device as the challenge page offers it: what identifies it partly hidden. */
 export interface DeviceChoice {
   id: string;
+  type: string;
+  /** The nickname and the masked label; empty when the device has neither (the page names its method). */
   label: string;
+  /** Prompting it sends a code. */
+  sends: boolean;
 }
 
-export function deviceChoice(device: DeviceRecord): DeviceChoice {
-  const masked = maskEmailAddress(emailOf(device));
-  return { id: device.id, label: device.nickname ? `${device.nickname} (${masked})` : masked };
+export function deviceChoice(methods: MethodRegistry, device: DeviceRecord): DeviceChoice {
+  const { masked } = methods.describe(device);
+  const label = device.nickname && masked ? `${device.nickname} (${masked})` : device.nickname || masked;
+  return { id: device.id, type: device.type, label, sends: methods.get(device.type)?.sends ?? false };
 }
 
 /** A sign-on that satisfied the policy. */

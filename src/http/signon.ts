@@ -1,6 +1,7 @@
 import type { Request, Response } from 'express';
 import { NoDeviceError } from '../core/errors.js';
 import { evaluatePolicy } from '../core/policy.js';
+import { RECOVERY } from '../methods/recovery/codes.js';
 import { requestContext } from './context.js';
 import type { HttpDeps } from './deps.js';
 import { safeReturnTo } from './return-to.js';
@@ -46,7 +47,7 @@ export class SignOnFlow<User> {
    * or makes a pending sign-on and sends the user to answer or pair a device.
    */
   async begin(req: Request, res: Response, user: User, policyName: string, landing?: Landing): Promise<void> {
-    const { options, devices, challenges, events, recent, stamps, now } = this.deps;
+    const { options, devices, authentications, methods, events, recent, stamps, now } = this.deps;
     const policy = options.policies.get(policyName)!;
     const userId = this.userId(user);
     const context = requestContext(req);
@@ -57,7 +58,8 @@ export class SignOnFlow<User> {
       request: req,
       lastMfaAt: async () => (recent.present(req) ? recent.read(req, userId, await stamps.current(userId)) : null),
       now: now(),
-      devices: () => devices.records(userId),
+      // Only devices of methods that are on: one of a disabled method neither answers nor counts as paired.
+      devices: async () => (await devices.records(userId)).filter((d) => methods.get(d.type) !== undefined),
     });
     if (decision.action === 'skip') {
       return this.complete(req, res, user, { userId, amr: ['pwd'], policy: policy.name, mfaAt: null }, decision.reason, landing);
@@ -82,14 +84,17 @@ export class SignOnFlow<User> {
     // Made now, while the session is written anyway, so that showing the next page writes nothing.
     csrfToken(req);
     if (decision.action === 'challenge') {
-      pending.deviceId = decision.device.id;
-      pending.devices = decision.devices.map(deviceChoice);
-      pending.recoveryCodes = await this.deps.recovery.remaining(userId);
-      try {
-        pending.challengeId = (await challenges.start(decision.device, 'signon', context)).id;
-      } catch (error) {
-        this.deps.pages.logCause(req, error);
-        state.flash = { error: this.deps.pages.note(error) };
+      pending.devices = decision.devices.map((d) => deviceChoice(methods, d));
+      pending.recoveryCodes = policy.methods.includes(RECOVERY) ? await this.deps.recovery.remaining(userId) : 0;
+      // 'prompt': a user with several methods picks one on the challenge page before anything is sent.
+      if (policy.deviceSelection === 'default' || decision.devices.length === 1) {
+        pending.deviceId = decision.device.id;
+        try {
+          pending.challengeId = (await authentications.start(decision.device, 'signon', policy.methods, context)).challengeId;
+        } catch (error) {
+          this.deps.pages.logCause(req, error);
+          state.flash = { error: this.deps.pages.note(error) };
+        }
       }
     }
     res.redirect(303, `${options.basePath}/${decision.action === 'challenge' ? 'challenge' : 'enroll'}`);

@@ -1,5 +1,6 @@
 import type { Request } from 'express';
 import { MfaError, NotFoundError } from '../core/errors.js';
+import { RECOVERY } from '../methods/recovery/codes.js';
 import type { MfaVerify, MfaVerifyResult } from '../passport/strategy.js';
 import { requestContext } from './context.js';
 import type { HttpDeps } from './deps.js';
@@ -14,43 +15,47 @@ function failure(error: MfaError): MfaVerifyResult {
 const ENDED = () => new NotFoundError('This sign-on has ended. Please sign on again.', 'ended');
 
 /**
- * MfaStrategy's verify function: checks the code of the flow under way in
- * this session (`purpose` says which) and names the user to log in.
+ * MfaStrategy's verify function: checks the answer of the flow under way in
+ * this session (`purpose` says which) and names the user to log in, with
+ * what answered in `amr`.
  */
 export function createVerify<User>(deps: HttpDeps<User>, flow: SignOnFlow<User>): MfaVerify {
-  const { challenges, devices } = deps;
+  const { authentications, devices, options } = deps;
+  const permitted = (policy: string | undefined) => options.policies.get(policy ?? 'default')?.methods ?? [];
 
   async function verify(req: Request, purpose: string | undefined): Promise<MfaVerifyResult> {
     const state = readState(req);
-    const otp = (req.body as Record<string, unknown> | undefined)?.otp;
+    const body = (req.body ?? {}) as Record<string, unknown>;
     const context = requestContext(req);
 
     if (purpose === 'stepup') {
       const auth = signedOn(deps, req);
-      const challengeId = state?.stepUp?.challengeId;
-      if (!auth || !challengeId) return failure(ENDED());
-      await challenges.verify(auth.userId, challengeId, otp, 'stepup', context, state?.stepUp?.deviceId);
-      return { user: req.user, info: { userId: auth.userId, amr: [...new Set([...auth.amr, 'otp'])], purpose } };
+      const stepUp = state?.stepUp;
+      if (!auth || !stepUp?.deviceId) return failure(ENDED());
+      const { amr } = await authentications.answer(auth.userId, stepUp, body.otp, 'stepup', permitted(auth.policy), context);
+      return { user: req.user, info: { userId: auth.userId, amr: [...new Set([...auth.amr, amr])], purpose } };
     }
 
     const pending = livePending(req, deps.now());
+    let amr: string;
     if (purpose === 'signon') {
-      if (pending?.stage !== 'challenge' || !pending.challengeId) return failure(ENDED());
-      await challenges.verify(pending.userId, pending.challengeId, otp, 'signon', context, pending.deviceId);
+      if (pending?.stage !== 'challenge' || !pending.deviceId) return failure(ENDED());
+      ({ amr } = await authentications.answer(pending.userId, pending, body.otp, 'signon', permitted(pending.policy), context));
     } else if (purpose === 'recovery') {
-      if (pending?.stage !== 'challenge') return failure(ENDED());
-      const code = (req.body as Record<string, unknown> | undefined)?.recoveryCode;
-      await deps.recovery.use(pending.userId, code, context);
+      if (pending?.stage !== 'challenge' || !permitted(pending.policy).includes(RECOVERY)) return failure(ENDED());
+      await deps.recovery.use(pending.userId, body.recoveryCode, context);
+      amr = 'otp';
     } else if (purpose === 'pairing') {
       if (pending?.stage !== 'enroll' || !pending.enrollDeviceId) return failure(ENDED());
       if (await devices.hasPairedDevice(pending.userId)) return failure(ENDED());
-      await devices.activate(pending.userId, pending.enrollDeviceId, otp, context);
+      const device = await devices.activate(pending.userId, pending.enrollDeviceId, body.otp, context);
+      amr = deps.methods.get(device.type)?.amr ?? 'otp';
     } else {
       throw new TypeError(`express-mfa: MfaStrategy needs { purpose: 'signon' | 'pairing' | 'stepup' | 'recovery' }, got ${String(purpose)}.`);
     }
     const user = await flow.deserialize(pending.ref, req);
     if (!user || flow.userId(user) !== pending.userId) return failure(new NotFoundError('This account is no longer available.', 'account'));
-    return { user, info: { userId: pending.userId, amr: ['pwd', 'otp'], purpose } };
+    return { user, info: { userId: pending.userId, amr: ['pwd', amr], purpose } };
   }
 
   return async (req, options) => {

@@ -4,36 +4,36 @@
  * (additionalProperties: false), and the tests check every real response
  * against them, so this document cannot drift from the code.
  */
+import type { AuthenticationMethod } from '../../methods/method.js';
+
 const isoTime = { type: 'string', format: 'date-time' } as const;
 
-const device = {
-  type: 'object',
-  additionalProperties: false,
-  required: ['id', 'type', 'email', 'nickname', 'status', 'default', 'createdAt', 'updatedAt', 'activatedAt'],
-  properties: {
-    id: { type: 'string' },
-    type: { const: 'email' },
-    email: { type: 'string', format: 'email' },
-    nickname: { type: ['string', 'null'], maxLength: 64 },
-    status: { enum: ['ACTIVATION_REQUIRED', 'ACTIVE', 'BLOCKED'] },
-    default: { type: 'boolean', description: 'Codes go to the default device unless another is chosen.' },
-    createdAt: isoTime,
-    updatedAt: isoTime,
-    activatedAt: { anyOf: [isoTime, { type: 'null' }] },
-  },
+const deviceCommon = {
+  id: { type: 'string' },
+  nickname: { type: ['string', 'null'], maxLength: 64 },
+  status: { enum: ['ACTIVATION_REQUIRED', 'ACTIVE', 'BLOCKED'] },
+  default: { type: 'boolean', description: 'The first active device in the user\'s order: prompted unless another is chosen.' },
+  createdAt: isoTime,
+  updatedAt: isoTime,
+  activatedAt: { anyOf: [isoTime, { type: 'null' }] },
 } as const;
 
+/** A device of one method, with `extra` fields required too. */
+function deviceOf(method: AuthenticationMethod, extra: Record<string, unknown> = {}) {
+  const properties = { ...deviceCommon, type: { const: method.type }, ...method.api.fields, ...extra };
+  return { type: 'object', additionalProperties: false, required: Object.keys(properties), properties };
+}
+
+function deviceSchemas(methods: AuthenticationMethod[]) {
+  const activation = { activation: { type: 'object', additionalProperties: false, required: ['expiresAt'], properties: { expiresAt: isoTime } } };
+  return {
+    Device: { oneOf: methods.map((m) => deviceOf(m)) },
+    DeviceCreated: { oneOf: methods.map((m) => deviceOf(m, m.api.created)) },
+    DeviceResent: { oneOf: methods.filter((m) => m.sends).map((m) => deviceOf(m, activation)) },
+  };
+}
+
 const schemas = {
-  Device: device,
-  DeviceResent: {
-    type: 'object',
-    additionalProperties: false,
-    required: [...device.required, 'activation'],
-    properties: {
-      ...device.properties,
-      activation: { type: 'object', additionalProperties: false, required: ['expiresAt'], properties: { expiresAt: isoTime } },
-    },
-  },
   Devices: {
     type: 'object',
     additionalProperties: false,
@@ -61,17 +61,21 @@ const schemas = {
   Authentication: {
     type: 'object',
     additionalProperties: false,
-    required: ['id', 'status', 'device', 'expiresAt'],
+    required: ['id', 'status', 'device'],
     properties: {
       id: { type: 'string' },
       status: { const: 'OTP_REQUIRED' },
       device: {
         type: 'object',
         additionalProperties: false,
-        required: ['id', 'sentTo'],
-        properties: { id: { type: 'string' }, sentTo: { type: 'string', description: 'The address, partly hidden.' } },
+        required: ['id', 'type'],
+        properties: {
+          id: { type: 'string' },
+          type: { type: 'string' },
+          sentTo: { type: 'string', description: 'Where the code was sent, partly hidden; absent for a device that makes its own codes (an authenticator app).' },
+        },
       },
-      expiresAt: isoTime,
+      expiresAt: { ...isoTime, description: 'When the code sent expires; absent for an app, whose codes change every 30 seconds.' },
     },
   },
   AuthenticationCompleted: {
@@ -81,7 +85,7 @@ const schemas = {
     properties: {
       id: { type: 'string' },
       status: { const: 'COMPLETED' },
-      device: { type: 'object', additionalProperties: false, required: ['id'], properties: { id: { type: 'string' } } },
+      device: { type: 'object', additionalProperties: false, required: ['id', 'type'], properties: { id: { type: 'string' }, type: { type: 'string' } } },
       completedAt: isoTime,
     },
   },
@@ -156,7 +160,31 @@ const deviceId = { name: 'id', in: 'path', required: true, schema: { type: 'stri
 const userId = { name: 'userId', in: 'path', required: true, schema: { type: 'string' } };
 const otpBody = body({ otp: { type: 'string', pattern: '^[0-9 -]+$' } }, ['otp']);
 
-function devicePaths(admin: boolean) {
+/** Adding a device: one body per method; the first method's `type` may be left out. */
+function createBody(methods: AuthenticationMethod[], admin: boolean) {
+  return {
+    required: true,
+    content: {
+      'application/json': {
+        schema: {
+          oneOf: methods.map((m, i) => ({
+            type: 'object',
+            additionalProperties: false,
+            required: [...(i === 0 ? [] : ['type']), ...m.api.createRequired],
+            properties: {
+              type: { const: m.type },
+              nickname: { type: 'string', maxLength: 64 },
+              ...m.api.create,
+              ...(admin && m.key ? { status: { enum: ['ACTIVE', 'ACTIVATION_REQUIRED'] } } : {}),
+            },
+          })),
+        },
+      },
+    },
+  };
+}
+
+function devicePaths(admin: boolean, methods: AuthenticationMethod[]) {
   const params = admin ? [userId] : [];
   const tag = admin ? ['Admin'] : ['Devices'];
   return {
@@ -165,16 +193,13 @@ function devicePaths(admin: boolean) {
       get: { tags: tag, summary: 'List the devices', responses: { '200': { description: 'The devices', ...json('Devices') }, ...common } },
       post: {
         tags: tag,
-        summary: admin ? 'Add a device; status ACTIVE adds it without a pairing code' : 'Add an email device and send its pairing code',
-        requestBody: body({
-          type: { const: 'email' },
-          email: { type: 'string' },
-          nickname: { type: 'string', maxLength: 64 },
-          ...(admin ? { status: { enum: ['ACTIVE', 'ACTIVATION_REQUIRED'] } } : {}),
-        }, ['email']),
+        summary: admin
+          ? 'Add a device; status ACTIVE adds one of a method with addresses without a pairing code'
+          : 'Add a device: an email device is sent its pairing code; an authenticator app answers with its secret and key URI, once',
+        requestBody: createBody(methods, admin),
         responses: {
           ...common,
-          '201': { description: 'Created (ACTIVATION_REQUIRED, or ACTIVE when an administrator asked)', ...json('Device') },
+          '201': { description: 'Created (ACTIVATION_REQUIRED, or ACTIVE when an administrator asked)', ...json('DeviceCreated') },
           '400': error('VALIDATION_FAILED or BAD_REQUEST'),
           '401': error('UNAUTHENTICATED, or MFA_REQUIRED: adding a method needs a recent MFA'),
           '409': error('LIMIT_EXCEEDED or DEVICE_EXISTS'),
@@ -212,7 +237,7 @@ function devicePaths(admin: boolean) {
       parameters: [...params, deviceId],
       post: {
         tags: tag,
-        summary: 'Activate with the pairing code',
+        summary: 'Activate with the pairing code, or the first code of an authenticator app',
         requestBody: otpBody,
         responses: {
           ...common,
@@ -247,7 +272,7 @@ function devicePaths(admin: boolean) {
         responses: {
           ...common,
           '200': { description: 'Sent', ...json('DeviceResent') },
-          '400': error('VALIDATION_FAILED: the device is already active; or BAD_REQUEST'),
+          '400': error('VALIDATION_FAILED: the device is already active, or its method sends no codes; or BAD_REQUEST'),
           '404': error('NOT_FOUND'),
           '423': error('LOCKED'),
           '429': error('RESEND_TOO_SOON or SEND_LIMIT_EXCEEDED (with retryAfter; also a Retry-After header)'),
@@ -257,9 +282,9 @@ function devicePaths(admin: boolean) {
   };
 }
 
-export function openApiDocument(basePath: string) {
-  const own = devicePaths(false);
-  const admin = devicePaths(true);
+export function openApiDocument(basePath: string, methods: AuthenticationMethod[]) {
+  const own = devicePaths(false, methods);
+  const admin = devicePaths(true, methods);
   return {
     openapi: '3.1.0',
     info: {
@@ -278,7 +303,7 @@ export function openApiDocument(basePath: string) {
       '/authentications': {
         post: {
           tags: ['Authentications'],
-          summary: 'Send a code to a device (default: the default device) for a fresh MFA',
+          summary: 'Ask a device (default: the default device) for a fresh MFA: a code is sent to an email device; an app needs nothing sent',
           requestBody: { required: false, content: { 'application/json': { schema: { type: 'object', additionalProperties: false, properties: { deviceId: { type: 'string' } } } } } },
           responses: {
             ...common,
@@ -341,6 +366,6 @@ export function openApiDocument(basePath: string) {
         },
       },
     },
-    components: { schemas },
+    components: { schemas: { ...deviceSchemas(methods), ...schemas } },
   };
 }

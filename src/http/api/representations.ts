@@ -1,12 +1,12 @@
+import type { Challenge } from '../../core/challenge-view.js';
 import type { Device } from '../../core/devices.js';
-import type { Challenge } from '../../methods/code/challenges.js';
 
-/** A device as the API returns it: times as ISO strings, no internal fields. */
+/** A device as the API returns it: times as ISO strings, the method's own fields (`email`), no internal ones. */
 export function deviceJson(device: Device) {
   return {
     id: device.id,
     type: device.type,
-    email: device.email,
+    ...device.details,
     nickname: device.nickname,
     status: device.status,
     default: device.default,
@@ -20,11 +20,12 @@ export function devicesJson(devices: Device[]) {
   return { _embedded: { devices: devices.map(deviceJson) }, count: devices.length };
 }
 
+/** `id` is the public one, which names its user. A device that makes its own codes was sent nothing: no sentTo, no expiry. */
 export function authenticationJson(challenge: Challenge) {
   return {
     id: challenge.id,
     status: challenge.status,
-    device: { id: challenge.deviceId, sentTo: challenge.sentTo },
-    expiresAt: challenge.expiresAt.toISOString(),
+    device: { id: challenge.deviceId, type: challenge.type, ...(challenge.sentTo === null ? {} : { sentTo: challenge.sentTo }) },
+    ...(challenge.expiresAt === null ? {} : { expiresAt: challenge.expiresAt.toISOString() }),
   };
 }

@@ -1,6 +1,7 @@
 import express, { type NextFunction, type Request, type Response, type Router } from 'express';
 import { ForbiddenError, MfaRequiredError, RateLimitError, NotFoundError, UnauthenticatedError, ValidationError } from '../../core/errors.js';
 import { parseChallengeId, publicChallengeId } from '../../core/challenge-id.js';
+import { publicChallenge } from '../../core/challenge-view.js';
 import { requestContext } from '../context.js';
 import type { HttpDeps } from '../deps.js';
 import { mfaIsFresh, signedOn } from '../required.js';
@@ -25,9 +26,12 @@ type Handler = (req: Request, res: Response, subject: Subject) => Promise<unknow
  * deviceAuthentications APIs: a thin layer over the programmatic API.
  */
 export function apiRouter<User>(deps: HttpDeps<User>, flow: SignOnFlow<User>): Router {
-  const { devices, challenges, recovery, options } = deps;
+  const { devices, authentications, recovery, options } = deps;
+  const permitted = (s: Subject) => options.policies.get(s.auth.policy)?.methods ?? [];
+  /** How an authenticator app names the account: the address on the user's profile, else the user id. */
+  const account = (req: Request, s: Subject) => (s.asAdmin ? undefined : options.user.email(req.user as User)) || s.userId;
   const router = express.Router();
-  const document = openApiDocument(options.basePath);
+  const document = openApiDocument(options.basePath, deps.methods.enabled());
 
   router.get('/openapi.json', (_req, res) => {
     res.json(document);
@@ -60,8 +64,8 @@ export function apiRouter<User>(deps: HttpDeps<User>, flow: SignOnFlow<User>): R
 
   /** Adding or removing one's own method needs a recent MFA once there is a method to answer with. */
   async function requireRecentMfa(subject: Subject): Promise<void> {
-    if (subject.asAdmin || mfaIsFresh(deps, subject.auth, options.recentMfaMs)) return;
-    if ((await devices.active(subject.userId)).length > 0) throw new MfaRequiredError();
+    if (subject.asAdmin) return;
+    if (await devices.changeNeedsMfa(subject.userId, mfaIsFresh(deps, subject.auth, options.recentMfaMs))) throw new MfaRequiredError();
   }
 
   const body = (req: Request) => (req.body ?? {}) as Record<string, unknown>;
@@ -72,15 +76,18 @@ export function apiRouter<User>(deps: HttpDeps<User>, flow: SignOnFlow<User>): R
     }));
 
     router.post(base, route(subject, async (req, res, s) => {
-      const input = { type: body(req).type as 'email' | undefined, email: body(req).email, nickname: body(req).nickname };
+      const input = { type: body(req).type as string | undefined, email: body(req).email, nickname: body(req).nickname, account: account(req, s) };
       if (body(req).status !== undefined && body(req).status !== 'ACTIVATION_REQUIRED') {
         if (!s.asAdmin || body(req).status !== 'ACTIVE') throw new ValidationError("status may only be 'ACTIVE', and only for an administrator.", 'status');
         res.status(201).json(deviceJson(await devices.createActive(s.userId, input, requestContext(req))));
         return;
       }
       await requireRecentMfa(s);
-      const { device } = await devices.create(s.userId, input, requestContext(req));
-      res.status(201).json(deviceJson(device));
+      // A secret shown to an administrator would be a second factor that is not only the user's.
+      if (s.asAdmin && !deps.methods.pairable(input.type).key) throw new ValidationError('An administrator cannot pair this method for a user: its owner pairs it.', 'type');
+      const { device, pairing } = await devices.create(s.userId, input, requestContext(req));
+      // An app's secret, in this answer only: it is never shown again by the API.
+      res.status(201).json({ ...deviceJson(device), ...(pairing ? { secret: pairing.secret, keyUri: pairing.keyUri } : {}) });
     }));
 
     router.post(`${base}/order`, route(subject, async (req, res, s) => {
@@ -102,7 +109,7 @@ export function apiRouter<User>(deps: HttpDeps<User>, flow: SignOnFlow<User>): R
 
     router.post(`${base}/:id/resend`, route(subject, async (req, res, s) => {
       const challenge = await devices.resend(s.userId, String(req.params.id), requestContext(req));
-      res.json({ ...deviceJson(await devices.get(s.userId, String(req.params.id))), activation: { expiresAt: challenge.expiresAt.toISOString() } });
+      res.json({ ...deviceJson(await devices.get(s.userId, String(req.params.id))), activation: { expiresAt: challenge.expiresAt!.toISOString() } });
     }));
 
     router.patch(`${base}/:id`, route(subject, async (req, res, s) => {
@@ -137,29 +144,31 @@ export function apiRouter<User>(deps: HttpDeps<User>, flow: SignOnFlow<User>): R
   }));
 
   router.post('/users/:userId/unlock', route(other, async (req, res, s) => {
-    await challenges.unlock(s.userId, requestContext(req));
+    await authentications.unlock(s.userId, requestContext(req));
     res.status(204).end();
   }));
 
   router.post('/authentications', route(self, async (req, res, s) => {
     const requested = body(req).deviceId;
-    const active = await devices.active(s.userId);
-    if (requested === undefined && active.length > 1 && options.policies.get(s.auth.policy)?.deviceSelection === 'prompt') {
-      res.json({ status: 'DEVICE_SELECTION_REQUIRED', ...devicesJson(await Promise.all(active.map((d) => devices.get(s.userId, d.id)))) });
-      return;
+    if (requested === undefined && options.policies.get(s.auth.policy)?.deviceSelection === 'prompt') {
+      const choices = await authentications.choices(s.userId, permitted(s));
+      if (choices.length > 1) {
+        res.json({ status: 'DEVICE_SELECTION_REQUIRED', ...devicesJson(await Promise.all(choices.map((d) => devices.get(s.userId, d.id)))) });
+        return;
+      }
     }
-    const device = requested === undefined ? active[0] : await devices.record(s.userId, String(requested));
-    if (!device) throw new NotFoundError('You have no active authentication method.');
-    const challenge = await challenges.start(device, 'stepup', requestContext(req));
-    res.status(201).json(authenticationJson({ ...challenge, id: publicChallengeId(s.userId, challenge.id) }));
+    const device = await authentications.pick(s.userId, requested, permitted(s));
+    const prompt = await authentications.start(device, 'stepup', permitted(s), requestContext(req));
+    const id = publicChallengeId(s.userId, { challengeId: prompt.challengeId, deviceId: device.id });
+    res.status(201).json(authenticationJson(publicChallenge(device, 'stepup', prompt, id)));
   }));
 
   router.post('/authentications/:id/otp', route(self, async (req, res, s) => {
-    const { userId, id } = parseChallengeId(req.params.id);
+    const { userId, target } = parseChallengeId(req.params.id);
     if (userId !== s.userId) throw new NotFoundError('No such authentication.');
-    const record = await challenges.verify(userId, id, body(req).otp, 'stepup', requestContext(req));
-    await flow.recordStepUp(req, req.user as User, { ...s.auth, amr: [...new Set([...s.auth.amr, 'otp'])], mfaAt: deps.now() });
-    res.json({ id: req.params.id, status: 'COMPLETED', device: { id: record.deviceId }, completedAt: new Date(deps.now()).toISOString() });
+    const { device, amr } = await authentications.answer(userId, target, body(req).otp, 'stepup', permitted(s), requestContext(req));
+    await flow.recordStepUp(req, req.user as User, { ...s.auth, amr: [...new Set([...s.auth.amr, amr])], mfaAt: deps.now() });
+    res.json({ id: req.params.id, status: 'COMPLETED', device: { id: device.id, type: device.type }, completedAt: new Date(deps.now()).toISOString() });
   }));
 
   router.get('/recovery-codes', route(self, async (_req, res, s) => {

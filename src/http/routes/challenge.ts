@@ -13,6 +13,8 @@ import { handle } from './handle.js';
 interface ActiveChallenge {
   purpose: Extract<ChallengePurpose, 'signon' | 'stepup'>;
   userId: string;
+  /** The policy whose methods are offered and accepted. */
+  policy: string;
   /** The session object that holds challengeId and deviceId (and, for a sign-on, the device labels). */
   holder: { challengeId?: string; deviceId?: string; devices?: DeviceChoice[]; recoveryCodes?: number };
 }
@@ -20,22 +22,26 @@ interface ActiveChallenge {
 function active<User>(deps: HttpDeps<User>, req: Request): ActiveChallenge | undefined {
   const state = readState(req);
   const pending = livePending(req, deps.now());
-  if (pending?.stage === 'challenge') return { purpose: 'signon', userId: pending.userId, holder: pending };
+  if (pending?.stage === 'challenge') return { purpose: 'signon', userId: pending.userId, policy: pending.policy, holder: pending };
   const auth = signedOn(deps, req);
-  if (state?.stepUp && auth) return { purpose: 'stepup', userId: auth.userId, holder: state.stepUp };
+  if (state?.stepUp && auth) return { purpose: 'stepup', userId: auth.userId, policy: auth.policy, holder: state.stepUp };
   return undefined;
 }
 
-/** Pages: enter the code, send or resend it, use another device, cancel. */
+/** Pages: enter the code, send or resend it, use another method, cancel. */
 export function challengeRoutes<User>(deps: HttpDeps<User>, flow: SignOnFlow<User>, router: Router): void {
-  const { options, devices, challenges, pages } = deps;
+  const { options, authentications, methods, pages } = deps;
   const base = options.basePath;
+  const permitted = (current: ActiveChallenge) => options.policies.get(current.policy)?.methods ?? [];
 
   async function show(req: Request, res: Response, current: ActiveChallenge, error?: MfaError): Promise<void> {
     // A sign-on keeps the labels it was started with: no store read per page or per wrong code.
-    const list = current.holder.devices ?? (await devices.active(current.userId)).map(deviceChoice);
-    const device = list.find((d) => d.id === current.holder.deviceId) ?? list[0];
-    if (!device) throw new NotFoundError('You have no active authentication method. Add one under "Your authentication methods" first.', 'noDevice');
+    const list = current.holder.devices ?? (await authentications.choices(current.userId, permitted(current))).map((d) => deviceChoice(methods, d));
+    if (list.length === 0) throw new NotFoundError('You have no active authentication method. Add one under "Your authentication methods" first.', 'noDevice');
+    const selection = options.policies.get(current.policy)?.deviceSelection ?? 'default';
+    const device = list.find((d) => d.id === current.holder.deviceId) ?? (selection === 'default' || list.length === 1 ? list[0] : undefined);
+    // An app's code is asked for as soon as the page shows it: nothing is sent, so the page is the prompt.
+    if (device && !device.sends && current.holder.deviceId === undefined) current.holder.deviceId = device.id;
     pages.render(
       req,
       res,
@@ -43,10 +49,13 @@ export function challengeRoutes<User>(deps: HttpDeps<User>, flow: SignOnFlow<Use
       {
         title: current.purpose === 'stepup' ? 'stepup.title' : 'challenge.title',
         purpose: current.purpose,
-        device,
-        others: list.filter((d) => d.id !== device.id),
-        sent: current.holder.challengeId !== undefined && current.holder.deviceId === device.id,
-        codeLength: deps.options.emailMethod.otpLength,
+        // None yet: deviceSelection 'prompt' lets the user choose first.
+        device: device ?? null,
+        choose: device ? [] : list,
+        others: device ? list.filter((d) => d.id !== device.id) : [],
+        sent: device !== undefined && device.id === current.holder.deviceId && current.holder.challengeId !== undefined,
+        prompted: device !== undefined && device.id === current.holder.deviceId && (!device.sends || current.holder.challengeId !== undefined),
+        codeLength: device ? methods.get(device.type)?.settings.codeLength ?? 6 : 6,
         // Counted when the sign-on started, as the labels are: the page reads nothing from the store.
         recovery: current.purpose === 'signon' && (current.holder.recoveryCodes ?? 0) > 0,
         ...(error ? { error } : {}),
@@ -83,25 +92,26 @@ export function challengeRoutes<User>(deps: HttpDeps<User>, flow: SignOnFlow<Use
     answers[current.purpose](req, res);
   });
 
+  // "Use another method": a method that sends codes sends one now; an app is simply the one asked for.
   router.post('/challenge/send', handle(deps, async (req, res) => {
     const current = active(deps, req);
     if (!current) return res.redirect(303, options.loginPath);
-    const requested = (req.body as Record<string, unknown>).deviceId;
-    const device = typeof requested === 'string'
-      ? await devices.record(current.userId, requested)
-      : (await devices.active(current.userId)).find((d) => d.id === current.holder.deviceId) ?? (await devices.active(current.userId))[0];
-    if (!device || device.status !== 'ACTIVE') throw new NotFoundError('No such authentication method.', 'device');
+    const requested = (req.body as Record<string, unknown>).deviceId ?? current.holder.deviceId;
+    let sentTo: string | undefined;
     try {
+      const device = await authentications.pick(current.userId, requested, permitted(current));
       const previous = current.holder.challengeId;
-      const challenge = await challenges.start(device, current.purpose, requestContext(req));
-      current.holder.challengeId = challenge.id;
+      const prompt = await authentications.start(device, current.purpose, permitted(current), requestContext(req));
       current.holder.deviceId = device.id;
-      if (previous) await challenges.cancel(current.userId, previous);
-      writeState(req).flash = { notice: { key: 'notice.sent', vars: { address: challenge.sentTo } } };
+      if (prompt.challengeId === undefined) delete current.holder.challengeId;
+      else current.holder.challengeId = prompt.challengeId;
+      if (previous && previous !== prompt.challengeId) await authentications.cancel(current.userId, { challengeId: previous });
+      sentTo = prompt.sentTo;
     } catch (error) {
       if (!(error instanceof MfaError) || error.status >= 500) throw error;
-      return show(req, res, { ...current, holder: { ...current.holder, deviceId: device.id } }, error);
+      return show(req, res, current, error);
     }
+    if (sentTo !== undefined) writeState(req).flash = { notice: { key: 'notice.sent', vars: { address: sentTo } } };
     res.redirect(303, `${base}/challenge`);
   }));
 
@@ -111,12 +121,9 @@ export function challengeRoutes<User>(deps: HttpDeps<User>, flow: SignOnFlow<Use
     const { challengeId, deviceId } = current.holder;
     if (!challengeId || !deviceId) return res.redirect(303, `${base}/challenge`);
     try {
-      const device = await devices.record(current.userId, deviceId);
-      const challenge = (await challenges.get(current.userId, challengeId))
-        ? await challenges.resend(device, challengeId, requestContext(req))
-        : await challenges.start(device, current.purpose, requestContext(req));
-      current.holder.challengeId = challenge.id;
-      writeState(req).flash = { notice: { key: 'notice.resent', vars: { address: challenge.sentTo } } };
+      const prompt = await authentications.resend(current.userId, { challengeId, deviceId }, current.purpose, permitted(current), requestContext(req));
+      current.holder.challengeId = prompt.challengeId;
+      writeState(req).flash = { notice: { key: 'notice.resent', vars: { address: prompt.sentTo ?? '' } } };
     } catch (error) {
       if (!(error instanceof MfaError) || error.status >= 500) throw error;
       return show(req, res, current, error);
@@ -127,7 +134,7 @@ export function challengeRoutes<User>(deps: HttpDeps<User>, flow: SignOnFlow<Use
   router.post('/challenge/cancel', handle(deps, async (req, res) => {
     const current = active(deps, req);
     const state = writeState(req);
-    if (current?.holder.challengeId) await challenges.cancel(current.userId, current.holder.challengeId);
+    if (current?.holder.challengeId) await authentications.cancel(current.userId, { challengeId: current.holder.challengeId });
     if (current?.purpose === 'stepup') {
       delete state.stepUp;
       return res.redirect(303, options.successRedirect);

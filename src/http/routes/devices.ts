@@ -3,12 +3,13 @@ import { MfaError } from '../../core/errors.js';
 import { requestContext } from '../context.js';
 import type { HttpDeps } from '../deps.js';
 import { demandStepUp, mfaIsFresh, required, signedOn } from '../required.js';
-import { writeState, type SignedOn } from '../session-state.js';
+import { readState, writeState, type SignedOn } from '../session-state.js';
+import { localeOf } from '../locale.js';
 import { handle } from './handle.js';
 
 /** "Your authentication methods": list, add (and pair), rename, set default, order, remove. */
 export function deviceRoutes<User>(deps: HttpDeps<User>, router: Router): void {
-  const { options, devices, pages, recovery } = deps;
+  const { options, devices, methods, pages, recovery } = deps;
   const base = options.basePath;
   const signedOnOnly = required(deps);
 
@@ -19,11 +20,13 @@ export function deviceRoutes<User>(deps: HttpDeps<User>, router: Router): void {
   /** Adding or removing a method needs a recent MFA, once the user has a method to answer with. */
   async function changeAllowed(req: Request, res: Response, returnTo: string): Promise<boolean> {
     const current = auth(req);
-    if (mfaIsFresh(deps, current, options.recentMfaMs)) return true;
-    if ((await devices.active(current.userId)).length === 0) return true;
+    if (!(await devices.changeNeedsMfa(current.userId, mfaIsFresh(deps, current, options.recentMfaMs)))) return true;
     demandStepUp(deps, req, res, returnTo);
     return false;
   }
+
+  /** How an authenticator app names the account: the address on the user's profile, else the user id. */
+  const account = (req: Request) => options.user.email(req.user as User) || auth(req).userId;
 
   function errorLocals(error: MfaError) {
     return { error };
@@ -46,22 +49,35 @@ export function deviceRoutes<User>(deps: HttpDeps<User>, router: Router): void {
     }, error ? error.status : 200);
   }
 
+  /** Add method: the choice of a type, then the form of the type chosen (or the only one). */
   function showAdd(req: Request, res: Response, values: Record<string, unknown>, error?: MfaError): void {
-    pages.render(req, res, 'device-add', {
-      title: 'deviceAdd.title',
+    const types = methods.pairableTypes();
+    const type = typeof values.type === 'string' && types.includes(values.type) ? values.type : types.length === 1 ? types[0] : undefined;
+    pages.render(req, res, type ? `methods/${type}/add` : 'device-add', {
+      title: type ? `method.${type}.addTitle` : 'deviceAdd.title',
+      types,
+      type,
       values,
-      askNickname: options.emailMethod.nickname,
+      askNickname: type ? methods.get(type)!.settings.nickname : false,
       ...(error ? errorLocals(error) : {}),
     }, error ? error.status : 200);
   }
 
   async function showActivate(req: Request, res: Response, deviceId: string, error?: MfaError): Promise<void> {
-    const device = await devices.get(auth(req).userId, deviceId);
+    const userId = auth(req).userId;
+    const device = await devices.get(userId, deviceId);
     if (device.status !== 'ACTIVATION_REQUIRED') return res.redirect(303, `${base}/devices`);
+    const method = methods.get(device.type);
+    if (!method) return res.redirect(303, `${base}/devices`);
+    // An app's secret is shown only to the session that began its pairing; another one pairs it anew.
+    const pairing = method.pairing ? (readState(req)?.pairing === device.id ? await devices.pairing(userId, device.id, account(req)) : undefined) : {};
+    if (!pairing) return res.redirect(303, `${base}/devices/add?type=${encodeURIComponent(device.type)}`);
     pages.render(req, res, 'device-activate', {
-      title: 'deviceActivate.title',
+      title: `method.${device.type}.activateTitle`,
       device,
-      codeLength: options.emailMethod.otpLength,
+      sends: method.sends,
+      pairing,
+      codeLength: method.settings.codeLength,
       ...(error ? errorLocals(error) : {}),
     }, error ? error.status : 200);
   }
@@ -78,6 +94,7 @@ export function deviceRoutes<User>(deps: HttpDeps<User>, router: Router): void {
     });
   }
 
+  const translateMethod = (req: Request, type: string) => deps.translator.t(localeOf(req), `method.${type}`);
   const notice = (req: Request, key: string, vars: Record<string, string> = {}) => (writeState(req).flash = { notice: { key, vars } });
   const id = (req: Request) => String(req.params.id);
 
@@ -86,17 +103,22 @@ export function deviceRoutes<User>(deps: HttpDeps<User>, router: Router): void {
   router.get('/devices', handle(deps, (req, res) => showList(req, res)));
 
   router.get('/devices/add', handle(deps, async (req, res) => {
-    if (await changeAllowed(req, res, `${base}/devices/add`)) showAdd(req, res, {});
+    const type = typeof req.query.type === 'string' ? req.query.type : undefined;
+    if (await changeAllowed(req, res, `${base}/devices/add${type ? `?type=${encodeURIComponent(type)}` : ''}`)) showAdd(req, res, { type });
   }));
 
   router.post('/devices/add', change(async (req, res) => {
     if (!(await changeAllowed(req, res, `${base}/devices/add`))) return;
     const body = req.body as Record<string, unknown>;
-    const { device, challenge } = await devices.create(auth(req).userId, { email: body.email, nickname: body.nickname }, requestContext(req));
+    const type = typeof body.type === 'string' ? body.type : undefined;
+    const { device, challenge } = await devices.create(auth(req).userId, { type, email: body.email, nickname: body.nickname, account: account(req) }, requestContext(req));
     writeState(req).pairing = device.id;
-    notice(req, 'notice.sent', { address: challenge.sentTo });
+    if (challenge?.sentTo) notice(req, 'notice.sent', { address: challenge.sentTo });
     res.redirect(303, `${base}/devices/${encodeURIComponent(device.id)}/activate`);
-  }, (req, res, error) => showAdd(req, res, { email: (req.body as Record<string, unknown>).email, nickname: (req.body as Record<string, unknown>).nickname }, error)));
+  }, (req, res, error) => {
+    const body = req.body as Record<string, unknown>;
+    showAdd(req, res, { type: body.type, email: body.email, nickname: body.nickname }, error);
+  }));
 
   router.get('/devices/:id/activate', handle(deps, (req, res) => showActivate(req, res, id(req))));
 
@@ -106,7 +128,7 @@ export function deviceRoutes<User>(deps: HttpDeps<User>, router: Router): void {
     delete writeState(req).pairing;
     // The user's first method: the list, where this notice appears, offers recovery codes next.
     const first = (await devices.active(userId)).length === 1 && (await recovery.remaining(userId)) === 0;
-    notice(req, first ? 'notice.addedOfferRecovery' : 'notice.added', { address: device.email });
+    notice(req, first ? 'notice.addedOfferRecovery' : 'notice.added', { address: device.nickname || device.label || translateMethod(req, device.type) });
     res.redirect(303, `${base}/devices`);
   }, (req, res, error) => showActivate(req, res, id(req), error)));
 
@@ -125,7 +147,7 @@ export function deviceRoutes<User>(deps: HttpDeps<User>, router: Router): void {
 
   router.post('/devices/:id/resend', change(async (req, res) => {
     const challenge = await devices.resend(auth(req).userId, id(req), requestContext(req));
-    notice(req, 'notice.resent', { address: challenge.sentTo });
+    notice(req, 'notice.resent', { address: challenge.sentTo ?? '' });
     res.redirect(303, `${base}/devices/${encodeURIComponent(id(req))}/activate`);
   }, (req, res, error) => showActivate(req, res, id(req), error)));
 
@@ -153,7 +175,7 @@ export function deviceRoutes<User>(deps: HttpDeps<User>, router: Router): void {
     const device = await devices.get(userId, id(req));
     if (!(await changeAllowed(req, res, `${base}/devices`))) return;
     await devices.remove(userId, device.id, requestContext(req));
-    notice(req, 'notice.removed', { address: device.email });
+    notice(req, 'notice.removed', { address: device.nickname || device.label || translateMethod(req, device.type) });
     res.redirect(303, `${base}/devices`);
   }, showList));
 }

@@ -1,5 +1,4 @@
 import type { Request, Response, Router } from 'express';
-import { parseEmailAddress } from '../../methods/email/address.js';
 import { MfaError } from '../../core/errors.js';
 import { requestContext } from '../context.js';
 import type { HttpDeps } from '../deps.js';
@@ -9,14 +8,17 @@ import { answer } from './answer.js';
 import { handle } from './handle.js';
 
 /**
- * Pairing during sign-on: a user with no active device pairs an email, and
- * the code that pairs it also completes the sign-on. By default only the
- * address on the user's profile may be paired, so that a stolen password
- * cannot pair the thief's own address.
+ * Pairing during sign-on: a user with no active device pairs one of the
+ * method that pairs from the user's profile (an email address), and the code
+ * that pairs it also completes the sign-on. By default only the value on the
+ * user's profile may be paired, so that a stolen password cannot pair the
+ * thief's own address; an authenticator app is never paired with a password
+ * alone.
  */
 export function enrollRoutes<User>(deps: HttpDeps<User>, flow: SignOnFlow<User>, router: Router): void {
   const { options, devices, pages, events } = deps;
   const base = options.basePath;
+  const method = deps.methods.signOnPairing();
 
   function pendingEnroll(req: Request): PendingSignOn | undefined {
     const pending = livePending(req, deps.now());
@@ -42,8 +44,9 @@ export function enrollRoutes<User>(deps: HttpDeps<User>, flow: SignOnFlow<User>,
   }
 
   function profileAddress(pending: PendingSignOn): string | undefined {
+    if (!method?.profileField) return undefined;
     try {
-      return parseEmailAddress(pending.profileEmail);
+      return String(method.newDevice({ [method.profileField]: pending.profileEmail }, { userId: pending.userId, deviceId: '', account: pending.userId })[method.profileField]);
     } catch {
       return undefined;
     }
@@ -53,18 +56,18 @@ export function enrollRoutes<User>(deps: HttpDeps<User>, flow: SignOnFlow<User>,
     const locals = error ? { error } : {};
     const status = error ? error.status : 200;
     const device = pending.enrollDeviceId ? await deps.devices.get(pending.userId, pending.enrollDeviceId).catch(() => null) : null;
-    if (device && device.status === 'ACTIVATION_REQUIRED') {
-      return pages.render(req, res, 'enroll-verify', {
+    if (device && device.status === 'ACTIVATION_REQUIRED' && method) {
+      return pages.render(req, res, `methods/${method.type}/enroll-verify`, {
         title: 'enrollVerify.title',
-        sentTo: device.maskedEmail,
-        codeLength: options.emailMethod.otpLength,
+        sentTo: device.maskedLabel,
+        codeLength: method.settings.codeLength,
         canChangeAddress: anyAddress(pending),
         ...locals,
       }, status);
     }
     delete pending.enrollDeviceId;
     const profile = profileAddress(pending);
-    if (!anyAddress(pending) && !profile) {
+    if (!method || (!anyAddress(pending) && !profile)) {
       deps.warnOnce(
         'no-email',
         `user ${pending.userId} has no email address to pair during sign-on, so the sign-on was refused: options.user.email(user) gave none (by default it reads user.email). Pass user: { email: (u) => u.yourEmailField } to mfa(), or let users type an address with policy.enrollAddress: 'any'.`,
@@ -76,11 +79,11 @@ export function enrollRoutes<User>(deps: HttpDeps<User>, flow: SignOnFlow<User>,
         error: { code: 'NO_EMAIL', key: 'NO_EMAIL', vars: {} },
       }, 403);
     }
-    pages.render(req, res, 'enroll', {
+    pages.render(req, res, `methods/${method.type}/enroll`, {
       title: 'enroll.title',
       profileEmail: anyAddress(pending) ? profile ?? '' : profile,
       anyAddress: anyAddress(pending),
-      askNickname: options.emailMethod.nickname,
+      askNickname: method.settings.nickname,
       ...locals,
     }, status);
   }
@@ -98,10 +101,11 @@ export function enrollRoutes<User>(deps: HttpDeps<User>, flow: SignOnFlow<User>,
     if (!(await stillWithoutDevice(res, pending))) return;
     const body = req.body as Record<string, unknown>;
     try {
-      const email = anyAddress(pending) ? body.email : profileAddress(pending);
-      const { device, challenge } = await devices.create(pending.userId, { email, nickname: body.nickname }, requestContext(req));
+      if (!method?.profileField) return res.redirect(303, `${base}/enroll`);
+      const value = anyAddress(pending) ? body[method.profileField] : profileAddress(pending);
+      const { device, challenge } = await devices.create(pending.userId, { type: method.type, [method.profileField]: value, nickname: body.nickname }, requestContext(req));
       pending.enrollDeviceId = device.id;
-      writeState(req).flash = { notice: { key: 'notice.sent', vars: { address: challenge.sentTo } } };
+      writeState(req).flash = { notice: { key: 'notice.sent', vars: { address: challenge?.sentTo ?? '' } } };
     } catch (error) {
       if (!(error instanceof MfaError) || error.status >= 500) throw error;
       return show(req, res, pending, error);
@@ -128,7 +132,7 @@ export function enrollRoutes<User>(deps: HttpDeps<User>, flow: SignOnFlow<User>,
     if (!(await stillWithoutDevice(res, pending))) return;
     try {
       const challenge = await devices.resend(pending.userId, pending.enrollDeviceId, requestContext(req));
-      writeState(req).flash = { notice: { key: 'notice.resent', vars: { address: challenge.sentTo } } };
+      writeState(req).flash = { notice: { key: 'notice.resent', vars: { address: challenge.sentTo ?? '' } } };
     } catch (error) {
       if (!(error instanceof MfaError) || error.status >= 500) throw error;
       return show(req, res, pending, error);

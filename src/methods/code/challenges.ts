@@ -1,12 +1,30 @@
-import type { EmailSender } from '../../delivery/email.js';
-import { maskEmailAddress } from '../email/address.js';
 import { LockedError, MfaError, NotFoundError, OtpError, RateLimitError, ValidationError } from '../../core/errors.js';
 import type { EventBus, RequestContext } from '../../core/events.js';
-import type { ResolvedEmailMethod, ResolvedLimits } from '../../config/resolved.js';
-import { emailOf } from '../email/data.js';
+import { deviceStatusFor, lockoutRule, seconds, type UserLimits } from '../../core/rules.js';
 import type { ChallengePurpose, ChallengeRecord, DeviceRecord, DeviceStatus, MfaStore } from '../../stores/types.js';
 import { createHmac } from 'node:crypto';
 import { generateCode, hashCode, newId, normalizeCode } from './code.js';
+
+/** How a code method reaches its devices: email now, a phone's SMS or voice call later. */
+export interface CodeChannel {
+  /** Sends the code of a challenge of `purpose` to the device. */
+  sendCode(device: DeviceRecord, purpose: ChallengePurpose, data: { code: string; minutes: number; nickname: string | null }, locale?: string): Promise<void>;
+  /**
+   * The recipient as one person's inbox or phone, however it is spelt: the
+   * pairing codes it is sent are counted across every account.
+   */
+  recipient(device: DeviceRecord): string;
+  /** Where a code went, partly hidden. */
+  masked(device: DeviceRecord): string;
+}
+
+/** The per-method rules of a code: PingOne's OTP settings. */
+export interface CodeSettings {
+  otpLength: number;
+  otpLifetimeMs: number;
+  attemptsPerCode: number;
+  resendCooldownMs: number;
+}
 
 /** A challenge as callers see it: never the code, never its hash. */
 export interface Challenge {
@@ -16,19 +34,17 @@ export interface Challenge {
   purpose: ChallengePurpose;
   status: 'OTP_REQUIRED' | 'COMPLETED';
   expiresAt: Date;
-  /** The masked address the code went to. */
+  /** Where the code went, partly hidden. */
   sentTo: string;
 }
 
-const EMAIL_KIND = { signon: 'signon', stepup: 'stepup', pairing: 'pairing' } as const;
-
-/** Sends codes and checks answers, with every limit enforced by the store. */
-export class ChallengeService {
+/** Sends codes through a channel and checks answers, with every limit enforced by the store. */
+export class CodeChallenges {
   constructor(
     private readonly store: MfaStore,
-    private readonly sender: EmailSender,
-    private readonly method: ResolvedEmailMethod,
-    private readonly limits: ResolvedLimits,
+    private readonly channel: CodeChannel,
+    private readonly method: CodeSettings,
+    private readonly limits: UserLimits,
     private readonly secret: Buffer,
     private readonly events: EventBus,
     private readonly now: () => number = Date.now,
@@ -60,7 +76,7 @@ export class ChallengeService {
       throw 'lockedUntil' in sent ? new LockedError(sent.lockedUntil) : new RateLimitError('SEND_LIMIT_EXCEEDED', seconds(sent.retryAfterMs));
     }
     await this.deliver(record, device, code, context, () => this.store.deleteChallenge(device.userId, id));
-    return view(record, device);
+    return view(record, this.channel.masked(device));
   }
 
   /** Sends a new code for the same challenge; the previous code stops working. */
@@ -95,7 +111,7 @@ export class ChallengeService {
     await this.deliver(record, device, code, context, () =>
       this.store.restoreChallengeCode(device.userId, challengeId, hash, { hash: current.hash, expiresAt: current.expiresAt, attempts: current.attempts }),
     );
-    return view(record, device);
+    return view(record, this.channel.masked(device));
   }
 
   /**
@@ -117,8 +133,7 @@ export class ChallengeService {
     }
     const now = this.now();
     const hash = hashCode(this.secret, { userId, challengeId, purpose }, code);
-    const lockout = { threshold: this.limits.lockAfter, windowMs: this.limits.lockWindowMs, durationMs: this.limits.lockDurationMs };
-    const result = await this.store.attemptChallenge(userId, challengeId, hash, lockout, now);
+    const result = await this.store.attemptChallenge(userId, challengeId, hash, lockoutRule(this.limits), now);
     if (result.status === 'ok') {
       this.events.publish('mfa.succeeded', userId, context, { deviceId: result.challenge.deviceId });
       return result.challenge;
@@ -141,22 +156,16 @@ export class ChallengeService {
     await this.store.deleteChallenge(userId, challengeId);
   }
 
-  /** Lifts the user's MFA lock (an admin helping a locked-out user). */
-  async unlock(userId: string, context: RequestContext = {}): Promise<void> {
-    await this.store.clearLock(userId);
-    this.events.publish('user.unlocked', userId, context);
-  }
-
   /**
-   * Pairing codes go to addresses nobody has proved yet: each address has a
-   * send quota of its own, shared by every account, so that no one can have
-   * the server mail codes to a stranger's inbox without end. Codes for an
+   * Pairing codes go to recipients nobody has proved yet: each has a send
+   * quota of its own, shared by every account, so that no one can have the
+   * server send codes to a stranger's inbox or phone without end. Codes for an
    * active device are bounded by the user's quota alone, so that strangers
    * pairing someone's address cannot stop that person's sign-on codes.
    */
   private async recipientQuota(device: DeviceRecord, purpose: ChallengePurpose, now: number): Promise<void> {
     if (purpose !== 'pairing') return;
-    const recipient = createHmac('sha256', this.secret).update(`recipient\0${mailbox(emailOf(device))}`).digest('base64url');
+    const recipient = createHmac('sha256', this.secret).update(`recipient\0${this.channel.recipient(device)}`).digest('base64url');
     const counted = await this.store.consumeQuota('recipient', recipient, { limit: this.limits.recipientSendLimit, windowMs: this.limits.sendWindowMs }, now);
     if (!counted.ok) throw new RateLimitError('SEND_LIMIT_EXCEEDED', seconds('retryAfterMs' in counted ? counted.retryAfterMs : this.limits.sendWindowMs));
   }
@@ -169,10 +178,9 @@ export class ChallengeService {
     undo: () => Promise<void>,
   ): Promise<void> {
     try {
-      await this.sender.send(EMAIL_KIND[record.purpose], emailOf(device), {
+      await this.channel.sendCode(device, record.purpose, {
         code,
         minutes: Math.round(this.method.otpLifetimeMs / 60_000),
-        purpose: record.purpose,
         nickname: device.nickname,
       }, context.locale);
     } catch (error) {
@@ -216,23 +224,6 @@ function attemptError(result: Exclude<Awaited<ReturnType<MfaStore['attemptChalle
   }
 }
 
-/** One inbox however it is spelt: case ignored, and a '+tag' too (name+1@ and name+2@ reach the same person). */
-function mailbox(address: string): string {
-  const lower = address.toLowerCase();
-  const at = lower.lastIndexOf('@');
-  const plus = lower.indexOf('+');
-  return plus > 0 && plus < at ? lower.slice(0, plus) + lower.slice(at) : lower;
-}
-
-/**
- * The status a device must be in for a code of this purpose to count: a
- * pairing code proves a device that is not active yet, any other code needs
- * an active one. Decided here once; the store only compares.
- */
-function deviceStatusFor(purpose: ChallengePurpose): DeviceStatus {
-  return purpose === 'pairing' ? 'ACTIVATION_REQUIRED' : 'ACTIVE';
-}
-
 /** A code goes only to a device in the status its challenge needs: never to a blocked one. */
 function usable(device: DeviceRecord, status: DeviceStatus): void {
   if (device.status !== status) {
@@ -240,12 +231,8 @@ function usable(device: DeviceRecord, status: DeviceStatus): void {
   }
 }
 
-function seconds(ms: number): number {
-  return Math.max(1, Math.ceil(ms / 1000));
-}
-
 /** A challenge whose code was just sent, waiting for its answer. */
-function view(record: ChallengeRecord, device: DeviceRecord): Challenge {
+function view(record: ChallengeRecord, sentTo: string): Challenge {
   return {
     id: record.id,
     userId: record.userId,
@@ -253,6 +240,6 @@ function view(record: ChallengeRecord, device: DeviceRecord): Challenge {
     purpose: record.purpose,
     status: 'OTP_REQUIRED',
     expiresAt: new Date(record.expiresAt),
-    sentTo: maskEmailAddress(emailOf(device)),
+    sentTo,
   };
 }

@@ -1,5 +1,8 @@
 import { createHmac, randomInt } from 'node:crypto';
 
+/** What a sign-on policy's `methods` names recovery codes by. */
+export const RECOVERY = 'recovery';
+
 // Crockford's base32 in lower case: no i, l, o or u, so nothing written
 // down from a printout is misread. 32 symbols × 12 characters = 60 bits a
 // code, uniform (randomInt), far beyond guessing within any attempt limit.

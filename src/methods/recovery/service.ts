@@ -1,10 +1,8 @@
-import type { Logger } from '../../config/contracts.js';
-import type { ResolvedLimits } from '../../config/resolved.js';
 import { LockedError, OtpError, ValidationError } from '../../core/errors.js';
 import type { EventBus, RequestContext } from '../../core/events.js';
-import type { EmailSender } from '../../delivery/email.js';
+import type { Notices } from '../../core/notices.js';
+import { lockoutRule, type UserLimits } from '../../core/rules.js';
 import type { MfaStore } from '../../stores/types.js';
-import { emailOf } from '../email/data.js';
 import { hashRecoveryCode, newRecoveryCodes, normalizeRecoveryCode } from './codes.js';
 
 /** How many codes a set has. */
@@ -20,11 +18,10 @@ export const RECOVERY_SET_SIZE = 10;
 export class RecoveryCodeService {
   constructor(
     private readonly store: MfaStore,
-    private readonly sender: EmailSender,
-    private readonly limits: ResolvedLimits,
+    private readonly notices: Notices,
+    private readonly limits: UserLimits,
     private readonly secret: Buffer,
     private readonly events: EventBus,
-    private readonly logger: Logger,
     private readonly now: () => number = Date.now,
   ) {}
 
@@ -55,12 +52,10 @@ export class RecoveryCodeService {
   async use(userId: string, input: unknown, context: RequestContext = {}): Promise<{ remaining: number }> {
     const normalized = normalizeRecoveryCode(input);
     if (normalized === undefined) throw new ValidationError('Enter a recovery code, such as abcd-efgh-jkmn.', 'recoveryCode');
-    const lockout = { threshold: this.limits.lockAfter, windowMs: this.limits.lockWindowMs, durationMs: this.limits.lockDurationMs };
-    const now = this.now();
-    const result = await this.store.useRecoveryCode(userId, hashRecoveryCode(this.secret, userId, normalized), lockout, now);
+    const result = await this.store.useRecoveryCode(userId, hashRecoveryCode(this.secret, userId, normalized), lockoutRule(this.limits), this.now());
     if (result.status === 'ok') {
       this.events.publish('recovery.used', userId, context);
-      await this.notify(userId, result.remaining, context);
+      await this.notices.send(userId, 'recovery-used', { remaining: result.remaining, at: new Date(this.now()) }, context.locale);
       return { remaining: result.remaining };
     }
     if (result.status === 'locked') {
@@ -72,20 +67,5 @@ export class RecoveryCodeService {
     }
     this.events.publish('mfa.failed', userId, context, { reason: 'INVALID_OTP' });
     throw new OtpError('INVALID_OTP', 'That recovery code is not right, or it was already used.', undefined, 'recovery');
-  }
-
-  /**
-   * Tells the user's active addresses that a recovery code was used, so that
-   * a use they did not make does not go unseen. The sign-on is done by now: a
-   * failed notice is logged, not undone.
-   */
-  private async notify(userId: string, remaining: number, context: RequestContext): Promise<void> {
-    const recipients = (await this.store.listDevices(userId)).filter((d) => d.status === 'ACTIVE').map(emailOf);
-    const data = { remaining, at: new Date(this.now()) };
-    await Promise.all(
-      [...new Set(recipients)].map((to) =>
-        this.sender.send('recovery-used', to, data, context.locale).catch((error) => this.logger.error(`could not send the recovery-used notice for user ${userId}`, error)),
-      ),
-    );
   }
 }
