@@ -440,13 +440,9 @@ export class DeviceService {
     context: RequestContext,
     alsoTo?: string,
   ): Promise<void> {
-    const data = { address: this.nameOf(changed), nickname: changed.nickname, at: new Date(this.now()) };
+    // `address` names the device (its label, else its nickname); a template names the method when there is neither.
+    const data = { address: this.methods.describe(changed).label || changed.nickname, method: changed.type, nickname: changed.nickname, at: new Date(this.now()) };
     await this.notices.send(userId, kind, data, context.locale, { exceptId, alsoTo });
-  }
-
-  /** How a notice names a device: its label, else its nickname, else the method. */
-  private nameOf(device: DeviceRecord): string {
-    return this.methods.describe(device).label || device.nickname || device.type;
   }
 
   private async drop(userId: string, device: DeviceRecord, context: RequestContext): Promise<void> {

@@ -14,7 +14,7 @@ export class SealedSecretError extends Error {
   readonly code = 'SEALED_SECRET_INVALID';
 
   constructor(options?: { cause?: unknown }) {
-    super('The sealed TOTP secret cannot be opened.', options);
+    super('The sealed TOTP secret cannot be opened: the secret option is not the one it was sealed with, or the stored record was altered.', options);
     this.name = 'SealedSecretError';
   }
 }
