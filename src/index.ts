@@ -3,6 +3,9 @@ export type {
   MfaOptions,
   SignOnPolicyOptions,
   EmailMethodOptions,
+  TotpMethodOptions,
+  MethodsOptions,
+  MethodType,
   LimitsOptions,
   Branding,
   MailTransport,
@@ -14,8 +17,9 @@ export type {
 export type { AuthenticateOptions } from './http/authenticate.js';
 export type { RequiredOptions } from './http/required.js';
 export type { Duration } from './duration.js';
-export type { Device, CreateDeviceInput, DeviceUpdate } from './core/devices.js';
-export type { Challenge } from './methods/code/challenges.js';
+export type { Device, CreateDeviceInput, CreatedDevice, DeviceUpdate, RemoveOptions } from './core/devices.js';
+export type { Challenge } from './core/challenge-view.js';
+export { SealedSecretError } from './methods/totp/secret-box.js';
 export type { MfaEvent, MfaEventType, RequestContext } from './core/events.js';
 export { MfaStrategy, type MfaVerify, type MfaVerifyResult, type MfaSuccessInfo } from './passport/strategy.js';
 export { MemoryMfaStore, type MemoryMfaStoreOptions } from './stores/memory.js';
