@@ -224,7 +224,8 @@ export function mfa<User = any>(options: MfaOptions<User> = {}): MfaMiddleware<U
     async verify(userId, challengeId, otp, context = {}) {
       const parsed = parseChallengeId(challengeId);
       if (typeof userId !== 'string' || parsed.userId !== userId) throw new NotFoundError('No such authentication.');
-      const { device } = await authentications.answer(userId, parsed.target, otp, 'stepup', undefined, context);
+      // The answer as each method reads it: a code, or a passkey's assertion.
+      const { device } = await authentications.answer(userId, parsed.target, { otp, assertion: otp }, 'stepup', undefined, context);
       return { ...publicChallenge(device, 'stepup', {}, challengeId), status: 'COMPLETED' };
     },
   };

@@ -75,11 +75,12 @@ export class Authentications {
   async answer(
     userId: string,
     target: AnswerTarget,
-    input: unknown,
+    /** The answer by field: `otp` for a code, `assertion` for a passkey; the device's method reads its own. */
+    input: Record<string, unknown>,
     purpose: AnswerPurpose,
     permitted: Permitted,
     context: RequestContext = {},
-  ): Promise<{ device: DeviceRecord; amr: string }> {
+  ): Promise<{ device: DeviceRecord; amr: string[] }> {
     const ended = () => new NotFoundError('No such authentication.');
     let deviceId = target.deviceId;
     if (target.challengeId !== undefined) {
@@ -95,8 +96,8 @@ export class Authentications {
       throw new OtpError('OTP_EXPIRED', 'The method this code was sent to is no longer available. Send a code to another one.', undefined, 'device');
     }
     const method = this.usable(device, permitted);
-    await method.answer(device, target, input, purpose, context);
-    return { device, amr: method.amr };
+    const answered = await method.answer(device, target, input[method.api.inputs.answer], purpose, context);
+    return { device, amr: answered?.amr ?? [method.amr] };
   }
 
   /** Lifts the user's MFA lock (an admin helping a locked-out user). */

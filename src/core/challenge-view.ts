@@ -10,7 +10,10 @@ export interface Challenge {
   /** The device's method. */
   type: string;
   purpose: ChallengePurpose;
-  status: 'OTP_REQUIRED' | 'COMPLETED';
+  /** ASSERTION_REQUIRED: a passkey, to answer with `options` through navigator.credentials.get(). */
+  status: 'OTP_REQUIRED' | 'ASSERTION_REQUIRED' | 'COMPLETED';
+  /** A passkey's WebAuthn request options (PublicKeyCredentialRequestOptionsJSON). */
+  options?: Record<string, unknown>;
   /** When a sent code expires; null for an app's codes, which change every 30 seconds. */
   expiresAt: Date | null;
   /** Where the code went, partly hidden; null when nothing was sent. */
@@ -24,7 +27,8 @@ export function publicChallenge(device: DeviceRecord, purpose: ChallengePurpose,
     deviceId: device.id,
     type: device.type,
     purpose,
-    status: 'OTP_REQUIRED',
+    status: prompt.options ? 'ASSERTION_REQUIRED' : 'OTP_REQUIRED',
+    ...(prompt.options ? { options: prompt.options } : {}),
     expiresAt: prompt.expiresAt === undefined ? null : new Date(prompt.expiresAt),
     sentTo: prompt.sentTo ?? null,
   };

@@ -2,6 +2,7 @@ import { DeviceExistsError, LimitExceededError, NotFoundError, OtpError, Validat
 import type { EventBus, RequestContext } from './events.js';
 import type { ResolvedLimits } from '../config/resolved.js';
 import { newId } from '../methods/code/code.js';
+import type { AuthenticationMethod } from '../methods/method.js';
 import type { MethodRegistry } from '../methods/registry.js';
 import type { Notices } from './notices.js';
 import { publicChallenge, type Challenge } from './challenge-view.js';
@@ -159,7 +160,7 @@ export class DeviceService {
 
     if (!method.sends) {
       if (existing && nickname !== null) device = (await this.store.updateDevice(userId, device.id, { nickname, updatedAt: now })) ?? device;
-      return { device: await this.view(device), pairing: await method.pairing?.(device, input.account ?? userId) };
+      return { device: await this.view(device), pairing: await this.showPairing(method, device, input.account ?? userId, context) };
     }
     let prompt;
     try {
@@ -183,9 +184,18 @@ export class DeviceService {
    * activation (an app's secret and QR code), for a page shown again; none
    * for a method that sends a code instead.
    */
-  async pairing(userId: string, deviceId: string, account: string): Promise<Record<string, unknown> | undefined> {
+  async pairing(userId: string, deviceId: string, account: string, context: RequestContext = {}): Promise<Record<string, unknown> | undefined> {
     const device = await this.pendingActivation(userId, deviceId);
-    return this.methods.of(device).pairing?.(device, account);
+    return this.showPairing(this.methods.of(device), device, account, context);
+  }
+
+  /** What the method shows to pair the device; a ceremony it begins is the one the activation answers. */
+  private async showPairing(method: AuthenticationMethod, device: DeviceRecord, account: string, context: RequestContext): Promise<Record<string, unknown> | undefined> {
+    const pairing = await method.pairing?.(device, account, context);
+    if (pairing?.challengeId !== undefined) {
+      await this.store.updateDevice(device.userId, device.id, { activationChallengeId: pairing.challengeId, updatedAt: this.now() });
+    }
+    return pairing?.show;
   }
 
   /**
@@ -288,7 +298,7 @@ export class DeviceService {
     const device = await this.pendingActivation(userId, deviceId);
     const method = this.methods.of(device);
     if (method.sends && !device.activationChallengeId) throw new OtpError('OTP_EXPIRED', 'This code has expired or was already used. Send a new code.');
-    await method.answer(device, { challengeId: device.activationChallengeId ?? undefined }, otp, 'pairing', context);
+    const answered = await method.answer(device, { challengeId: device.activationChallengeId ?? undefined }, otp, 'pairing', context);
     await this.stamps.renew(userId);
     const now = this.now();
     const activated = await this.store.updateDevice(userId, deviceId, {
@@ -296,6 +306,7 @@ export class DeviceService {
       activatedAt: now,
       activationChallengeId: null,
       updatedAt: now,
+      ...(device.nickname === null && answered?.nickname ? { nickname: answered.nickname } : {}),
     });
     if (!activated) throw new NotFoundError('No such authentication method.', 'device');
     await this.keepDefault(userId, deviceId);

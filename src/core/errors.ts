@@ -93,7 +93,7 @@ export class OtpError extends MfaError {
     code: 'INVALID_OTP' | 'OTP_EXPIRED' | 'TOO_MANY_ATTEMPTS',
     message: string,
     readonly remainingAttempts?: number,
-    variant?: 'last' | 'device' | 'recovery' | 'app' | 'replayed',
+    variant?: 'last' | 'device' | 'recovery' | 'app' | 'replayed' | 'passkey',
   ) {
     super(code, message, 400, { key: variant ? `${code}.${variant}` : code });
   }

@@ -6,6 +6,12 @@ export interface RequestContext {
   userAgent?: string;
   /** The language for the emails this request causes. */
   locale?: string;
+  /** The origin the request came to ('https://acme.test'), as the app sees it ('trust proxy' honoured). */
+  origin?: string;
+  /** Its host name, without port. */
+  host?: string;
+  /** A value bound to the request's session, for what must be answered in the session that asked (a WebAuthn ceremony). */
+  binding?: () => string;
 }
 
 export type MfaEventType =
@@ -22,6 +28,8 @@ export type MfaEventType =
   | 'recovery.used'
   | 'mfa.succeeded'
   | 'mfa.failed'
+  /** A passkey's signature counter went backwards: the authenticator may have been cloned. */
+  | 'device.cloned'
   | 'user.locked'
   | 'user.unlocked'
   | 'signon.completed'

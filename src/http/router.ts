@@ -3,6 +3,7 @@ import { StoreUnavailableError } from '../core/errors.js';
 import { verifyCsrf } from './csrf.js';
 import type { HttpDeps } from './deps.js';
 import { apiRouter } from './api/router.js';
+import { webauthnAssets } from './assets.js';
 import { gate } from './gate.js';
 import { chooseLocale } from './locale.js';
 import { trustProxyCheck } from './proxy-check.js';
@@ -21,6 +22,9 @@ export function createMiddleware<User>(deps: HttpDeps<User>, flow: SignOnFlow<Us
   const { basePath } = deps.options;
   const pages = express.Router();
   pages.get('/assets/mfa.css', (req, res) => deps.pages.serveStylesheet(req, res));
+  const webauthn = webauthnAssets(deps.options.views);
+  pages.get('/assets/webauthn.js', webauthn.script);
+  pages.get('/assets/simplewebauthn-browser.js', webauthn.library);
   // Everything else here, redirects and API errors too, belongs to one session: no browser or proxy may keep it.
   pages.use((_req: Request, res: Response, next: NextFunction) => {
     res.set('Cache-Control', 'no-store');

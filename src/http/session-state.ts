@@ -17,6 +17,8 @@ export interface PendingSignOn {
   challengeId?: string;
   /** The device prompted; none while the user is choosing one (deviceSelection 'prompt'). */
   deviceId?: string;
+  /** What the page hands the browser to answer the prompt (a passkey's WebAuthn request options: no secret). */
+  options?: Record<string, unknown>;
   /** The address on the user's profile, for pairing during sign-on. */
   profileEmail?: string | null;
   /** The active devices when the sign-on started, as the challenge page shows them. */
@@ -47,12 +49,15 @@ export interface DeviceChoice {
   label: string;
   /** Prompting it sends a code. */
   sends: boolean;
+  /** Prompting it begins a ceremony the browser answers (a passkey). */
+  ceremony: boolean;
 }
 
 export function deviceChoice(methods: MethodRegistry, device: DeviceRecord): DeviceChoice {
   const { masked } = methods.describe(device);
   const label = device.nickname && masked ? `${device.nickname} (${masked})` : device.nickname || masked;
-  return { id: device.id, type: device.type, label, sends: methods.get(device.type)?.sends ?? false };
+  const method = methods.get(device.type);
+  return { id: device.id, type: device.type, label, sends: method?.sends ?? false, ceremony: method?.ceremony ?? false };
 }
 
 /** A sign-on that satisfied the policy. */
@@ -69,6 +74,7 @@ export interface StepUp {
   returnTo: string;
   challengeId?: string;
   deviceId?: string;
+  options?: Record<string, unknown>;
 }
 
 export interface MfaSessionState {

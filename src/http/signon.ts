@@ -90,7 +90,9 @@ export class SignOnFlow<User> {
       if (policy.deviceSelection === 'default' || decision.devices.length === 1) {
         pending.deviceId = decision.device.id;
         try {
-          pending.challengeId = (await authentications.start(decision.device, 'signon', policy.methods, context)).challengeId;
+          const prompt = await authentications.start(decision.device, 'signon', policy.methods, context);
+          pending.challengeId = prompt.challengeId;
+          if (prompt.options) pending.options = prompt.options;
         } catch (error) {
           this.deps.pages.logCause(req, error);
           state.flash = { error: this.deps.pages.note(error) };

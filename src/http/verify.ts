@@ -32,30 +32,30 @@ export function createVerify<User>(deps: HttpDeps<User>, flow: SignOnFlow<User>)
       const auth = signedOn(deps, req);
       const stepUp = state?.stepUp;
       if (!auth || !stepUp?.deviceId) return failure(ENDED());
-      const { amr } = await authentications.answer(auth.userId, stepUp, body.otp, 'stepup', permitted(auth.policy), context);
-      return { user: req.user, info: { userId: auth.userId, amr: [...new Set([...auth.amr, amr])], purpose } };
+      const { amr } = await authentications.answer(auth.userId, stepUp, body, 'stepup', permitted(auth.policy), context);
+      return { user: req.user, info: { userId: auth.userId, amr: [...new Set([...auth.amr, ...amr])], purpose } };
     }
 
     const pending = livePending(req, deps.now());
-    let amr: string;
+    let amr: string[];
     if (purpose === 'signon') {
       if (pending?.stage !== 'challenge' || !pending.deviceId) return failure(ENDED());
-      ({ amr } = await authentications.answer(pending.userId, pending, body.otp, 'signon', permitted(pending.policy), context));
+      ({ amr } = await authentications.answer(pending.userId, pending, body, 'signon', permitted(pending.policy), context));
     } else if (purpose === 'recovery') {
       if (pending?.stage !== 'challenge' || !permitted(pending.policy).includes(RECOVERY)) return failure(ENDED());
       await deps.recovery.use(pending.userId, body.recoveryCode, context);
-      amr = 'otp';
+      amr = ['otp'];
     } else if (purpose === 'pairing') {
       if (pending?.stage !== 'enroll' || !pending.enrollDeviceId) return failure(ENDED());
       if (await devices.hasPairedDevice(pending.userId)) return failure(ENDED());
       const device = await devices.activate(pending.userId, pending.enrollDeviceId, body.otp, context);
-      amr = deps.methods.get(device.type)?.amr ?? 'otp';
+      amr = [deps.methods.get(device.type)?.amr ?? 'otp'];
     } else {
       throw new TypeError(`express-mfa: MfaStrategy needs { purpose: 'signon' | 'pairing' | 'stepup' | 'recovery' }, got ${String(purpose)}.`);
     }
     const user = await flow.deserialize(pending.ref, req);
     if (!user || flow.userId(user) !== pending.userId) return failure(new NotFoundError('This account is no longer available.', 'account'));
-    return { user, info: { userId: pending.userId, amr: ['pwd', amr], purpose } };
+    return { user, info: { userId: pending.userId, amr: ['pwd', ...amr], purpose } };
   }
 
   return async (req, options) => {

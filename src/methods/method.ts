@@ -8,6 +8,8 @@ import type { ChallengePurpose, DeviceRecord } from '../stores/types.js';
  */
 export interface Prompt {
   challengeId?: string;
+  /** What the client needs to answer (a passkey's WebAuthn request options); none for a code. */
+  options?: Record<string, unknown>;
   /** Where the code went, partly hidden. */
   sentTo?: string;
   expiresAt?: number;
@@ -52,6 +54,23 @@ export interface MethodApi {
   createRequired: string[];
   /** Fields of the 201 answer to adding a device, in that answer only (an app's `secret`). */
   created?: Record<string, unknown>;
+  /** The field that carries the answer: `otp` for codes, `attestation` / `assertion` for a passkey. */
+  inputs: { pairing: string; answer: string };
+  /** Its JSON Schema. */
+  answerSchema: { pairing: Record<string, unknown>; answer: Record<string, unknown> };
+}
+
+/** What an answer tells beyond its being right. */
+export interface AnswerResult {
+  amr: string[];
+  /** A name for a device just paired that has none (the authenticator's). */
+  nickname?: string;
+}
+
+/** What the one pairing a device must be shown to finish it, and the ceremony it answers, if it has one. */
+export interface Pairing {
+  show: Record<string, unknown>;
+  challengeId?: string;
 }
 
 /**
@@ -67,6 +86,8 @@ export interface AuthenticationMethod {
   readonly settings: MethodSettings;
   /** Prompting sends a code (a challenge that can be resent), or the device makes its own codes. */
   readonly sends: boolean;
+  /** Prompting begins a ceremony that the browser answers (a passkey): the page asks before it begins one. */
+  readonly ceremony?: boolean;
   /**
    * The field of the app's user profile that pairs a device during sign-on,
    * when the method can be paired then: only a value the app vouches for (the
@@ -82,16 +103,20 @@ export interface AuthenticationMethod {
    * pairs that device again. Without keys, every pairing is a new device.
    */
   key?(data: Record<string, unknown>): string;
-  /** What the one pairing the device must be shown to finish it (an app's secret), while it waits for activation. */
-  pairing?(device: DeviceRecord, account: string): Promise<Record<string, unknown>>;
+  /** What the one pairing the device must be shown to finish it (an app's secret, a passkey's creation options), while it waits for activation. */
+  pairing?(device: DeviceRecord, account: string, context: RequestContext): Promise<Pairing>;
   /** Asks the device for an answer for `purpose`: sends a code, or does nothing. */
   prompt(device: DeviceRecord, purpose: ChallengePurpose, context: RequestContext): Promise<Prompt>;
   /** Sends a new code for the same challenge; methods that send nothing have no resend. */
   resend?(device: DeviceRecord, challengeId: string, context: RequestContext): Promise<Prompt>;
   /** Ends a challenge that will not be answered. */
   cancel?(userId: string, challengeId: string): Promise<void>;
-  /** Resolves when `input` answers the device for `purpose`; throws an MfaError otherwise. */
-  answer(device: DeviceRecord, prompt: Prompt, input: unknown, purpose: ChallengePurpose, context: RequestContext): Promise<void>;
+  /**
+   * Resolves when `input` answers the device for `purpose`, with what the
+   * answer adds to `amr` when that depends on it (a passkey that verified the
+   * user adds 'user'); throws an MfaError otherwise.
+   */
+  answer(device: DeviceRecord, prompt: Prompt, input: unknown, purpose: ChallengePurpose, context: RequestContext): Promise<AnswerResult | void>;
   describe(device: DeviceRecord): DeviceDescription;
   readonly api: MethodApi;
   /** An address that notices about the account can go to (a method added, a recovery code used). */

@@ -6,6 +6,8 @@ import { resolveEmailMethod, type EmailMethodOptions, type ResolvedEmailMethod }
 import type { AuthenticationMethod, DeviceDescription } from './method.js';
 import { RECOVERY } from './recovery/codes.js';
 import type { MethodServices } from './services.js';
+import { fido2Method } from './fido2/method.js';
+import { resolveFido2Method, type Fido2MethodOptions, type ResolvedFido2Method } from './fido2/options.js';
 import { totpMethod } from './totp/method.js';
 import { resolveTotpMethod, type ResolvedTotpMethod, type TotpMethodOptions } from './totp/options.js';
 
@@ -13,6 +15,7 @@ import { resolveTotpMethod, type ResolvedTotpMethod, type TotpMethodOptions } fr
 export interface MethodsOptions {
   email?: EmailMethodOptions;
   totp?: TotpMethodOptions;
+  fido2?: Fido2MethodOptions;
 }
 
 /** What a sign-on policy's `methods` names: a method, or recovery codes. */
@@ -21,19 +24,21 @@ export type MethodType = keyof MethodsOptions | typeof RECOVERY;
 export interface ResolvedMethods {
   email: ResolvedEmailMethod;
   totp: ResolvedTotpMethod;
+  fido2: ResolvedFido2Method;
 }
 
 /** Every method the library ships, in the order pages offer them: one line each. */
 const METHODS = {
   email: { resolve: resolveEmailMethod, create: emailMethod },
   totp: { resolve: resolveTotpMethod, create: totpMethod },
+  fido2: { resolve: resolveFido2Method, create: fido2Method },
 } as const;
 
 export function resolveMethods(given: unknown): ResolvedMethods {
   if (given !== undefined && !isObject(given)) fail(`methods must be an object: { ${Object.keys(METHODS).join(': {…}, ')}: {…} }.`);
   const value = given ?? {};
   checkKeys('methods.', value, Object.keys(METHODS));
-  return { email: METHODS.email.resolve(value.email), totp: METHODS.totp.resolve(value.totp) };
+  return { email: METHODS.email.resolve(value.email), totp: METHODS.totp.resolve(value.totp), fido2: METHODS.fido2.resolve(value.fido2) };
 }
 
 /** What a policy's `methods` may name: every method, and recovery codes (a fallback, not a device). */
@@ -48,7 +53,11 @@ export class MethodRegistry {
   }
 
   static create(settings: ResolvedMethods, services: MethodServices): MethodRegistry {
-    return new MethodRegistry([METHODS.email.create(settings.email, services), METHODS.totp.create(settings.totp, services)]);
+    return new MethodRegistry([
+      METHODS.email.create(settings.email, services),
+      METHODS.totp.create(settings.totp, services),
+      METHODS.fido2.create(settings.fido2, services),
+    ]);
   }
 
   /** An enabled method, or undefined: a device of a disabled or unknown method neither answers nor is offered. */

@@ -64,7 +64,8 @@ const schemas = {
     required: ['id', 'status', 'device'],
     properties: {
       id: { type: 'string' },
-      status: { const: 'OTP_REQUIRED' },
+      status: { enum: ['OTP_REQUIRED', 'ASSERTION_REQUIRED'], description: 'ASSERTION_REQUIRED: a passkey; answer at /authentications/{id}/assertion.' },
+      publicKeyCredentialRequestOptions: { type: 'object', description: 'For a passkey: for navigator.credentials.get() (as JSON: @simplewebauthn/browser startAuthentication({ optionsJSON })).' },
       device: {
         type: 'object',
         additionalProperties: false,
@@ -160,6 +161,20 @@ const deviceId = { name: 'id', in: 'path', required: true, schema: { type: 'stri
 const userId = { name: 'userId', in: 'path', required: true, schema: { type: 'string' } };
 const otpBody = body({ otp: { type: 'string', pattern: '^[0-9 -]+$' } }, ['otp']);
 
+/** One body per method's answer field: `{otp}` for codes, `{attestation}` / `{assertion}` for a passkey. */
+function answerBody(methods: AuthenticationMethod[], step: 'pairing' | 'answer') {
+  const seen = new Map<string, unknown>();
+  for (const m of methods) seen.set(m.api.inputs[step], m.api.answerSchema[step]);
+  return {
+    required: true,
+    content: {
+      'application/json': {
+        schema: { oneOf: [...seen].map(([field, schema]) => ({ type: 'object', additionalProperties: false, required: [field], properties: { [field]: schema } })) },
+      },
+    },
+  };
+}
+
 /** Adding a device: one body per method; the first method's `type` may be left out. */
 function createBody(methods: AuthenticationMethod[], admin: boolean) {
   return {
@@ -237,8 +252,8 @@ function devicePaths(admin: boolean, methods: AuthenticationMethod[]) {
       parameters: [...params, deviceId],
       post: {
         tags: tag,
-        summary: 'Activate with the pairing code, or the first code of an authenticator app',
-        requestBody: otpBody,
+        summary: 'Activate with the pairing code, the first code of an authenticator app, or a passkey\'s attestation',
+        requestBody: answerBody(methods, 'pairing'),
         responses: {
           ...common,
           '200': { description: 'ACTIVE', ...json('Device') },
@@ -307,7 +322,7 @@ export function openApiDocument(basePath: string, methods: AuthenticationMethod[
           requestBody: { required: false, content: { 'application/json': { schema: { type: 'object', additionalProperties: false, properties: { deviceId: { type: 'string' } } } } } },
           responses: {
             ...common,
-            '201': { description: 'OTP_REQUIRED', ...json('Authentication') },
+            '201': { description: 'OTP_REQUIRED, or ASSERTION_REQUIRED for a passkey', ...json('Authentication') },
             '200': { description: 'DEVICE_SELECTION_REQUIRED (policy deviceSelection: prompt): repeat with a deviceId', ...json('DeviceSelection') },
             '400': error('VALIDATION_FAILED or BAD_REQUEST'),
             '404': error('NOT_FOUND'),
@@ -331,6 +346,21 @@ export function openApiDocument(basePath: string, methods: AuthenticationMethod[
           },
         },
       },
+      ...(methods.some((m) => m.api.inputs.answer !== 'otp') ? { '/authentications/{id}/assertion': {
+        parameters: [{ name: 'id', in: 'path', required: true, schema: { type: 'string' } }],
+        post: {
+          tags: ['Authentications'],
+          summary: 'Answer with a passkey\'s assertion; the session records a fresh MFA and gets a new id',
+          requestBody: answerBody(methods.filter((m) => m.api.inputs.answer !== 'otp'), 'answer'),
+          responses: {
+            ...common,
+            '200': { description: 'COMPLETED', ...json('AuthenticationCompleted') },
+            '400': error('INVALID_OTP (with remainingAttempts), OTP_EXPIRED, TOO_MANY_ATTEMPTS, VALIDATION_FAILED or BAD_REQUEST'),
+            '404': error('NOT_FOUND'),
+            '423': error('LOCKED (with lockedUntil)'),
+          },
+        },
+      } } : {}),
       '/recovery-codes': {
         get: {
           tags: ['Recovery codes'],

@@ -25,6 +25,7 @@ export function authenticationJson(challenge: Challenge) {
   return {
     id: challenge.id,
     status: challenge.status,
+    ...(challenge.options ? { publicKeyCredentialRequestOptions: challenge.options } : {}),
     device: { id: challenge.deviceId, type: challenge.type, ...(challenge.sentTo === null ? {} : { sentTo: challenge.sentTo }) },
     ...(challenge.expiresAt === null ? {} : { expiresAt: challenge.expiresAt.toISOString() }),
   };

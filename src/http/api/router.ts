@@ -86,8 +86,9 @@ export function apiRouter<User>(deps: HttpDeps<User>, flow: SignOnFlow<User>): R
       // A secret shown to an administrator would be a second factor that is not only the user's.
       if (s.asAdmin && !deps.methods.pairable(input.type).key) throw new ValidationError('An administrator cannot pair this method for a user: its owner pairs it.', 'type');
       const { device, pairing } = await devices.create(s.userId, input, requestContext(req));
-      // An app's secret, in this answer only: it is never shown again by the API.
-      res.status(201).json({ ...deviceJson(device), ...(pairing ? { secret: pairing.secret, keyUri: pairing.keyUri } : {}) });
+      // What pairing needs (an app's secret, a passkey's creation options), in this answer only.
+      const shown = Object.keys(deps.methods.get(device.type)?.api.created ?? {});
+      res.status(201).json({ ...deviceJson(device), ...Object.fromEntries(shown.map((key) => [key, pairing?.[key]])) });
     }));
 
     router.post(`${base}/order`, route(subject, async (req, res, s) => {
@@ -104,7 +105,8 @@ export function apiRouter<User>(deps: HttpDeps<User>, flow: SignOnFlow<User>): R
     }));
 
     router.post(`${base}/:id/activate`, route(subject, async (req, res, s) => {
-      res.json(deviceJson(await devices.activate(s.userId, String(req.params.id), body(req).otp as string, requestContext(req))));
+      const field = deps.methods.get((await devices.get(s.userId, String(req.params.id))).type)?.api.inputs.pairing ?? 'otp';
+      res.json(deviceJson(await devices.activate(s.userId, String(req.params.id), body(req)[field], requestContext(req))));
     }));
 
     router.post(`${base}/:id/resend`, route(subject, async (req, res, s) => {
@@ -163,13 +165,16 @@ export function apiRouter<User>(deps: HttpDeps<User>, flow: SignOnFlow<User>): R
     res.status(201).json(authenticationJson(publicChallenge(device, 'stepup', prompt, id)));
   }));
 
-  router.post('/authentications/:id/otp', route(self, async (req, res, s) => {
+  // `/otp` for a code, `/assertion` for a passkey: the device's method reads the field it answers with.
+  const answerAuthentication = route(self, async (req, res, s) => {
     const { userId, target } = parseChallengeId(req.params.id);
     if (userId !== s.userId) throw new NotFoundError('No such authentication.');
-    const { device, amr } = await authentications.answer(userId, target, body(req).otp, 'stepup', permitted(s), requestContext(req));
-    await flow.recordStepUp(req, req.user as User, { ...s.auth, amr: [...new Set([...s.auth.amr, amr])], mfaAt: deps.now() });
+    const { device, amr } = await authentications.answer(userId, target, body(req), 'stepup', permitted(s), requestContext(req));
+    await flow.recordStepUp(req, req.user as User, { ...s.auth, amr: [...new Set([...s.auth.amr, ...amr])], mfaAt: deps.now() });
     res.json({ id: req.params.id, status: 'COMPLETED', device: { id: device.id, type: device.type }, completedAt: new Date(deps.now()).toISOString() });
-  }));
+  });
+  router.post('/authentications/:id/otp', answerAuthentication);
+  router.post('/authentications/:id/assertion', answerAuthentication);
 
   router.get('/recovery-codes', route(self, async (_req, res, s) => {
     res.json({ remaining: await recovery.remaining(s.userId) });

@@ -16,7 +16,7 @@ interface ActiveChallenge {
   /** The policy whose methods are offered and accepted. */
   policy: string;
   /** The session object that holds challengeId and deviceId (and, for a sign-on, the device labels). */
-  holder: { challengeId?: string; deviceId?: string; devices?: DeviceChoice[]; recoveryCodes?: number };
+  holder: { challengeId?: string; deviceId?: string; options?: Record<string, unknown>; devices?: DeviceChoice[]; recoveryCodes?: number };
 }
 
 function active<User>(deps: HttpDeps<User>, req: Request): ActiveChallenge | undefined {
@@ -41,7 +41,8 @@ export function challengeRoutes<User>(deps: HttpDeps<User>, flow: SignOnFlow<Use
     const selection = options.policies.get(current.policy)?.deviceSelection ?? 'default';
     const device = list.find((d) => d.id === current.holder.deviceId) ?? (selection === 'default' || list.length === 1 ? list[0] : undefined);
     // An app's code is asked for as soon as the page shows it: nothing is sent, so the page is the prompt.
-    if (device && !device.sends && current.holder.deviceId === undefined) current.holder.deviceId = device.id;
+    // A passkey needs a ceremony first: the page offers to begin one (a POST to /challenge/send).
+    if (device && !device.sends && !device.ceremony && current.holder.deviceId === undefined) current.holder.deviceId = device.id;
     pages.render(
       req,
       res,
@@ -54,7 +55,8 @@ export function challengeRoutes<User>(deps: HttpDeps<User>, flow: SignOnFlow<Use
         choose: device ? [] : list,
         others: device ? list.filter((d) => d.id !== device.id) : [],
         sent: device !== undefined && device.id === current.holder.deviceId && current.holder.challengeId !== undefined,
-        prompted: device !== undefined && device.id === current.holder.deviceId && (!device.sends || current.holder.challengeId !== undefined),
+        prompted: device !== undefined && device.id === current.holder.deviceId && ((!device.sends && !device.ceremony) || current.holder.challengeId !== undefined),
+        options: current.holder.options ?? null,
         codeLength: device ? methods.get(device.type)?.settings.codeLength ?? 6 : 6,
         // Counted when the sign-on started, as the labels are: the page reads nothing from the store.
         recovery: current.purpose === 'signon' && (current.holder.recoveryCodes ?? 0) > 0,
@@ -105,6 +107,8 @@ export function challengeRoutes<User>(deps: HttpDeps<User>, flow: SignOnFlow<Use
       current.holder.deviceId = device.id;
       if (prompt.challengeId === undefined) delete current.holder.challengeId;
       else current.holder.challengeId = prompt.challengeId;
+      if (prompt.options === undefined) delete current.holder.options;
+      else current.holder.options = prompt.options;
       if (previous && previous !== prompt.challengeId) await authentications.cancel(current.userId, { challengeId: previous });
       sentTo = prompt.sentTo;
     } catch (error) {

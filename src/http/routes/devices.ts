@@ -70,7 +70,7 @@ export function deviceRoutes<User>(deps: HttpDeps<User>, router: Router): void {
     const method = methods.get(device.type);
     if (!method) return res.redirect(303, `${base}/devices`);
     // An app's secret is shown only to the session that began its pairing; another one pairs it anew.
-    const pairing = method.pairing ? (readState(req)?.pairing === device.id ? await devices.pairing(userId, device.id, account(req)) : undefined) : {};
+    const pairing = method.pairing ? (readState(req)?.pairing === device.id ? await devices.pairing(userId, device.id, account(req), requestContext(req)) : undefined) : {};
     if (!pairing) return res.redirect(303, `${base}/devices/add?type=${encodeURIComponent(device.type)}`);
     pages.render(req, res, 'device-activate', {
       title: `method.${device.type}.activateTitle`,
@@ -124,7 +124,8 @@ export function deviceRoutes<User>(deps: HttpDeps<User>, router: Router): void {
 
   router.post('/devices/:id/activate', change(async (req, res) => {
     const userId = auth(req).userId;
-    const device = await devices.activate(userId, id(req), (req.body as Record<string, unknown>).otp, requestContext(req));
+    const field = methods.get((await devices.get(userId, id(req))).type)?.api.inputs.pairing ?? 'otp';
+    const device = await devices.activate(userId, id(req), (req.body as Record<string, unknown>)[field], requestContext(req));
     delete writeState(req).pairing;
     // The user's first method: the list, where this notice appears, offers recovery codes next.
     const first = (await devices.active(userId)).length === 1 && (await recovery.remaining(userId)) === 0;

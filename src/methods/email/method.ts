@@ -46,6 +46,8 @@ export function emailMethod(settings: ResolvedEmailMethod, services: MethodServi
       fields: { email: { type: 'string', format: 'email' } },
       create: { email: { type: 'string' } },
       createRequired: ['email'],
+      inputs: { pairing: 'otp', answer: 'otp' },
+      answerSchema: { pairing: { type: 'string', pattern: '^[0-9 -]+$' }, answer: { type: 'string', pattern: '^[0-9 -]+$' } },
     },
   };
 }

@@ -29,7 +29,7 @@ export function totpMethod(settings: ResolvedTotpMethod, services: MethodService
     async pairing(device, account) {
       const secret = secretOf(device);
       const keyUri = totpKeyUri({ issuer, account, secret });
-      return { secret, keyUri, manualKey: formatSecretForManualEntry(secret), qrCode: await qrCodeSvg(keyUri, `${issuer}: ${account}`) };
+      return { show: { secret, keyUri, manualKey: formatSecretForManualEntry(secret), qrCode: await qrCodeSvg(keyUri, `${issuer}: ${account}`) } };
     },
     prompt: async () => ({}),
     async answer(device, _prompt, input, purpose, context) {
@@ -63,6 +63,8 @@ export function totpMethod(settings: ResolvedTotpMethod, services: MethodService
       fields: {},
       create: {},
       createRequired: [],
+      inputs: { pairing: 'otp', answer: 'otp' },
+      answerSchema: { pairing: { type: 'string', pattern: '^[0-9 -]+$' }, answer: { type: 'string', pattern: '^[0-9 -]+$' } },
       created: {
         secret: { type: 'string', pattern: '^[A-Z2-7]+=*$', description: 'The shared secret in base32, for manual entry: in this answer only.' },
         keyUri: { type: 'string', pattern: '^otpauth://totp/', description: 'The otpauth:// URI an authenticator app reads from a QR code: in this answer only.' },
