@@ -1,8 +1,11 @@
 import { timingSafeEqual } from 'node:crypto';
 import { byOrder } from './order.js';
 import type {
+  ActivationResult,
   AttemptResult,
+  CeremonyRecord,
   ChallengeRecord,
+  CounterResult,
   DevicePatch,
   DeviceRecord,
   DeviceStatus,
@@ -25,6 +28,7 @@ interface Window {
 interface UserState {
   devices: Map<string, DeviceRecord>;
   challenges: Map<string, { record: ChallengeRecord; dropAt: number }>;
+  ceremonies: Map<string, { record: CeremonyRecord; dropAt: number }>;
   sends?: Window;
   failures?: Window;
   lockedUntil?: number;
@@ -58,16 +62,18 @@ export class MemoryMfaStore implements MfaStore {
     clearInterval(this.timer);
   }
 
-  /** Drops expired challenges, windows and locks, and users left with nothing (no devices, no recovery codes…). */
+  /** Drops expired challenges, ceremonies, windows and locks, and users left with nothing (no devices, no recovery codes…). */
   sweep(now: number): void {
     for (const [userId, state] of this.users) {
       for (const [id, entry] of state.challenges) if (entry.dropAt <= now) state.challenges.delete(id);
+      for (const [id, entry] of state.ceremonies) if (entry.dropAt <= now) state.ceremonies.delete(id);
       if (state.sends && state.sends.endsAt <= now) state.sends = undefined;
       if (state.failures && state.failures.endsAt <= now) state.failures = undefined;
       if (state.lockedUntil !== undefined && state.lockedUntil <= now) state.lockedUntil = undefined;
       if (
         state.devices.size === 0 &&
         state.challenges.size === 0 &&
+        state.ceremonies.size === 0 &&
         !state.sends &&
         !state.failures &&
         state.lockedUntil === undefined &&
@@ -83,7 +89,7 @@ export class MemoryMfaStore implements MfaStore {
   private state(userId: string): UserState {
     let state = this.users.get(userId);
     if (!state) {
-      state = { devices: new Map(), challenges: new Map() };
+      state = { devices: new Map(), challenges: new Map(), ceremonies: new Map() };
       this.users.set(userId, state);
     }
     return state;
@@ -277,10 +283,51 @@ export class MemoryMfaStore implements MfaStore {
     return locked === undefined ? { status: 'invalid' } : { status: 'locked', lockedUntil: locked, locked: true };
   }
 
+  async saveCeremony(ceremony: CeremonyRecord, ttlMs: number): Promise<void> {
+    // Kept for ttlMs from now, as a Redis TTL would keep it: the caller gives no time of its own.
+    this.state(ceremony.userId).ceremonies.set(ceremony.id, { record: copy(ceremony), dropAt: Date.now() + ttlMs });
+  }
+
+  async takeCeremony(userId: string, ceremonyId: string, now: number): Promise<CeremonyRecord | null> {
+    const ceremonies = this.users.get(userId)?.ceremonies;
+    const entry = ceremonies?.get(ceremonyId);
+    if (!ceremonies || !entry) return null;
+    ceremonies.delete(ceremonyId);
+    // A copy was made on save, and it is stored no more: it goes to the caller as it is.
+    return entry.dropAt > now && now < entry.record.expiresAt ? entry.record : null;
+  }
+
+  async useSignatureCounter(userId: string, deviceId: string, counter: number, status: DeviceStatus, now: number): Promise<CounterResult> {
+    const device = this.users.get(userId)?.devices.get(deviceId);
+    if (!device || device.status !== status) return { status: 'device_gone' };
+    const stored = typeof device.data.counter === 'number' ? device.data.counter : 0;
+    if ((counter !== 0 || stored !== 0) && counter <= stored) return { status: 'cloned' };
+    device.data.counter = counter;
+    device.data.lastUsedAt = now;
+    return { status: 'ok' };
+  }
+
+  async activateCredential(
+    userId: string,
+    deviceId: string,
+    data: Record<string, unknown> & { credentialId: string },
+    now: number,
+  ): Promise<ActivationResult> {
+    const devices = this.users.get(userId)?.devices;
+    const device = devices?.get(deviceId);
+    if (!devices || !device || device.status !== 'ACTIVATION_REQUIRED') return { status: 'device_gone' };
+    if ([...devices.values()].some((d) => d !== device && d.data.credentialId === data.credentialId)) return { status: 'duplicate' };
+    // Through JSON, as insertDevice takes data.
+    Object.assign(device.data, JSON.parse(JSON.stringify(data)) as DeviceRecord['data']);
+    Object.assign(device, { status: 'ACTIVE', activatedAt: now, updatedAt: now, activationChallengeId: null });
+    return { status: 'ok', device: copy(device) };
+  }
+
   async deleteDeviceChallenges(userId: string, deviceId: string): Promise<void> {
-    const challenges = this.users.get(userId)?.challenges;
-    if (!challenges) return;
-    for (const [id, entry] of challenges) if (entry.record.deviceId === deviceId) challenges.delete(id);
+    const state = this.users.get(userId);
+    if (!state) return;
+    for (const [id, entry] of state.challenges) if (entry.record.deviceId === deviceId) state.challenges.delete(id);
+    for (const [id, entry] of state.ceremonies) if (entry.record.deviceId === deviceId) state.ceremonies.delete(id);
   }
 
   async consumeQuota(scope: string, key: string, quota: SendQuota, now: number): Promise<SendResult> {

@@ -139,10 +139,10 @@ if redis.call('PTTL', KEYS[4]) < tonumber(ARGV[1]) then redis.call('PEXPIRE', KE
 return {1, 0}
 `;
 
-/** KEYS: the device's challenge ids. → the ids, and the set is gone. */
+/** KEYS: the device's challenge ids, its ceremony ids. → {challenge ids, ceremony ids}, and both sets are gone. */
 export const TAKE_DEVICE_CHALLENGES = `
-local ids = redis.call('SMEMBERS', KEYS[1])
-redis.call('DEL', KEYS[1])
+local ids = {redis.call('SMEMBERS', KEYS[1]), redis.call('SMEMBERS', KEYS[2])}
+redis.call('DEL', KEYS[1], KEYS[2])
 return ids
 `;
 
@@ -301,6 +301,76 @@ end
 local locked = fail(KEYS[2], KEYS[3], now, tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4]))
 if locked then return {'locked', locked, 1} end
 return {'invalid'}
+`;
+
+/**
+ * KEYS: ceremony, then the device's ceremony ids when it is for one device. ARGV: ttl, ceremony id, json.
+ * The device's set is what deleteDeviceChallenges finds the ceremony by.
+ */
+export const SAVE_CEREMONY = `
+redis.call('SET', KEYS[1], ARGV[3], 'PX', ARGV[1])
+if KEYS[2] then
+  redis.call('SADD', KEYS[2], ARGV[2])
+  if redis.call('PTTL', KEYS[2]) < tonumber(ARGV[1]) then redis.call('PEXPIRE', KEYS[2], ARGV[1]) end
+end
+return 1
+`;
+
+/** KEYS: ceremony. → its json, and it is gone; false when there is none. */
+export const TAKE_CEREMONY = `
+local raw = redis.call('GET', KEYS[1])
+if raw then redis.call('DEL', KEYS[1]) end
+return raw
+`;
+
+/**
+ * KEYS: devices. ARGV: device id, counter, status, now.
+ * → {'ok'} | {'cloned'} | {'device_gone'}
+ * The device's counter and lastUsedAt sit beside its nested data, as lastStep does (see RedisMfaStore).
+ */
+export const USE_SIGNATURE_COUNTER = `
+local raw = redis.call('HGET', KEYS[1], ARGV[1])
+if not raw then return {'device_gone'} end
+local device = cjson.decode(raw)
+if device.status ~= ARGV[3] then return {'device_gone'} end
+local counter = tonumber(ARGV[2])
+local stored = tonumber(device.counter) or 0
+-- Both 0: an authenticator that keeps no counter, which the counter cannot tell from a copy.
+if (counter ~= 0 or stored ~= 0) and counter <= stored then return {'cloned'} end
+device.counter = counter
+device.lastUsedAt = tonumber(ARGV[4])
+redis.call('HSET', KEYS[1], ARGV[1], cjson.encode(device))
+return {'ok'}
+`;
+
+/**
+ * KEYS: devices. ARGV: device id, the given data fields that sit beside the nested data (credentialId among them) as json,
+ * the other given fields as json of {field: the field's value as json}, now.
+ * → {'ok', device json} | {'duplicate'} | {'device_gone'}
+ * The other fields go into the device's dataFields each as a string, which cjson leaves whole (see RedisMfaStore).
+ */
+export const ACTIVATE_CREDENTIAL = `
+local raw = redis.call('HGET', KEYS[1], ARGV[1])
+if not raw then return {'device_gone'} end
+local device = cjson.decode(raw)
+if device.status ~= 'ACTIVATION_REQUIRED' then return {'device_gone'} end
+local beside = cjson.decode(ARGV[2])
+local all = redis.call('HGETALL', KEYS[1])
+for i = 1, #all, 2 do
+  if all[i] ~= ARGV[1] and cjson.decode(all[i + 1]).credentialId == beside.credentialId then return {'duplicate'} end
+end
+for k, v in pairs(beside) do device[k] = v end
+local fields = device.dataFields or {}
+for k, v in pairs(cjson.decode(ARGV[3])) do fields[k] = v end
+device.dataFields = fields
+local now = tonumber(ARGV[4])
+device.status = 'ACTIVE'
+device.activatedAt = now
+device.updatedAt = now
+device.activationChallengeId = cjson.null
+local out = cjson.encode(device)
+redis.call('HSET', KEYS[1], ARGV[1], out)
+return {'ok', out}
 `;
 
 /** KEYS: lock. ARGV: now. → lockedUntil, or false. */

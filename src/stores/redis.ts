@@ -3,9 +3,12 @@ import { StoreUnavailableError } from '../core/errors.js';
 import { byOrder } from './order.js';
 import * as scripts from './redis-scripts.js';
 import type {
+  ActivationResult,
   AttemptResult,
+  CeremonyRecord,
   ChallengePurpose,
   ChallengeRecord,
+  CounterResult,
   DevicePatch,
   DeviceRecord,
   DeviceStatus,
@@ -88,6 +91,8 @@ export class RedisMfaStore implements MfaStore {
       failures: `${tag}:failures`,
       lock: `${tag}:lock`,
       deviceChallenges: (deviceId: string) => `${tag}:device-challenges:${deviceId}`,
+      ceremony: (id: string) => `${tag}:ceremony:${id}`,
+      deviceCeremonies: (deviceId: string) => `${tag}:device-ceremonies:${deviceId}`,
       stamp: `${tag}:stamp`,
       recovery: `${tag}:recovery`,
     };
@@ -232,10 +237,46 @@ export class RedisMfaStore implements MfaStore {
     return reply[0] === 'locked' ? lockedReply(reply) : { status: 'invalid' };
   }
 
+  async saveCeremony(ceremony: CeremonyRecord, ttlMs: number): Promise<void> {
+    const keys = this.keys(ceremony.userId);
+    // One for any of the user's passkeys is no device's: no device's removal takes it.
+    const index = ceremony.deviceId === null ? [] : [keys.deviceCeremonies(ceremony.deviceId)];
+    await this.run(SCRIPTS.SAVE_CEREMONY, [keys.ceremony(ceremony.id), ...index], [ttlMs, ceremony.id, JSON.stringify(ceremony)]);
+  }
+
+  async takeCeremony(userId: string, ceremonyId: string, now: number): Promise<CeremonyRecord | null> {
+    const raw = await this.run(SCRIPTS.TAKE_CEREMONY, [this.keys(userId).ceremony(ceremonyId)]);
+    if (typeof raw !== 'string') return null;
+    // Taken in the script whether expired or not; the expiry, a time of the app's, is checked here like the memory store's.
+    const ceremony = JSON.parse(raw) as CeremonyRecord;
+    return now < ceremony.expiresAt ? ceremony : null;
+  }
+
+  async useSignatureCounter(userId: string, deviceId: string, counter: number, status: DeviceStatus, now: number): Promise<CounterResult> {
+    const [result] = (await this.run(SCRIPTS.USE_SIGNATURE_COUNTER, [this.keys(userId).devices], [deviceId, counter, status, now])) as [CounterResult['status']];
+    return { status: result };
+  }
+
+  async activateCredential(
+    userId: string,
+    deviceId: string,
+    data: Record<string, unknown> & { credentialId: string },
+    now: number,
+  ): Promise<ActivationResult> {
+    const { beside, rest } = splitData(data);
+    const fields = Object.fromEntries(Object.entries(rest).map(([field, value]) => [field, JSON.stringify(value)]));
+    const reply = (await this.run(SCRIPTS.ACTIVATE_CREDENTIAL, [this.keys(userId).devices], [deviceId, JSON.stringify(beside), JSON.stringify(fields), now])) as [
+      ActivationResult['status'],
+      string?,
+    ];
+    return reply[0] === 'ok' ? { status: 'ok', device: parseDevice(reply[1]!) } : { status: reply[0] };
+  }
+
   async deleteDeviceChallenges(userId: string, deviceId: string): Promise<void> {
     const keys = this.keys(userId);
-    const ids = (await this.run(SCRIPTS.TAKE_DEVICE_CHALLENGES, [keys.deviceChallenges(deviceId)])) as string[];
-    if (ids.length > 0) await this.run(SCRIPTS.DELETE_KEYS, ids.map((id) => keys.challenge(id)));
+    const [challenges, ceremonies] = (await this.run(SCRIPTS.TAKE_DEVICE_CHALLENGES, [keys.deviceChallenges(deviceId), keys.deviceCeremonies(deviceId)])) as [string[], string[]];
+    const stale = [...challenges.map((id) => keys.challenge(id)), ...ceremonies.map((id) => keys.ceremony(id))];
+    if (stale.length > 0) await this.run(SCRIPTS.DELETE_KEYS, stale);
   }
 
   async consumeQuota(scope: string, key: string, quota: SendQuota, now: number): Promise<SendResult> {
@@ -274,24 +315,52 @@ function lockedReply(reply: unknown[]): { status: 'locked'; lockedUntil: number;
   return { status: 'locked', lockedUntil: Number(reply[1]), locked: reply[2] === 1 };
 }
 
-/** A device as Redis keeps it: `data` nested as a JSON string, but for `lastStep` beside it. */
-type StoredDevice = Omit<DeviceRecord, 'data'> & { data: string; lastStep?: unknown };
+/**
+ * The fields of a device's `data` that scripts read or write, kept beside
+ * it (see serializeDevice): small integers (a time step, a 32-bit counter, a
+ * time in ms) and a base64url string, which cjson keeps as they are.
+ */
+const BESIDE = ['lastStep', 'counter', 'lastUsedAt', 'credentialId'] as const;
+type Beside = Partial<Record<(typeof BESIDE)[number], unknown>>;
+
+/**
+ * A device as Redis keeps it: `data` nested as a JSON string, but for the
+ * BESIDE fields, which sit beside it, and for the fields activateCredential
+ * merged in since, in `dataFields`, each its value as a JSON string.
+ */
+type StoredDevice = Omit<DeviceRecord, 'data'> & Beside & { data: string; dataFields?: Record<string, string> };
+
+/** `value`'s BESIDE fields (those it has) and the rest. */
+function splitData<T extends Record<string, unknown>>(value: T): { beside: Beside; rest: Omit<T, keyof Beside> } {
+  const rest: Record<string, unknown> = { ...value };
+  const beside: Beside = {};
+  for (const field of BESIDE) {
+    if (!(field in rest)) continue;
+    beside[field] = rest[field];
+    delete rest[field];
+  }
+  return { beside, rest: rest as Omit<T, keyof Beside> };
+}
 
 /**
  * The scripts decode and re-encode a device to change it, and Lua's cjson
  * would turn an empty array in the method's `data` into {} and round a long
  * number to 14 digits: `data` goes as a string, which cjson leaves whole.
- * The one field of it a script changes, `lastStep` (a small integer), is
- * kept beside it.
+ * The fields of it that a script compares or sets are kept beside it; the
+ * fields a script merges in without reading them (activateCredential's)
+ * go each as a string of its own, in `dataFields`, so that the merge in Lua
+ * moves only strings, which cjson leaves whole.
  */
 function serializeDevice(device: NewDeviceRecord): string {
-  const { lastStep, ...data } = device.data;
-  return JSON.stringify({ ...device, data: JSON.stringify(data), lastStep });
+  const { beside, rest } = splitData(device.data);
+  return JSON.stringify({ ...device, data: JSON.stringify(rest), ...beside });
 }
 
 function parseDevice(raw: string): DeviceRecord {
-  const { data, lastStep, ...device } = JSON.parse(raw) as StoredDevice;
-  return { ...device, data: { ...(JSON.parse(data) as DeviceRecord['data']), ...(lastStep === undefined ? {} : { lastStep }) } };
+  const { data, dataFields = {}, ...stored } = JSON.parse(raw) as StoredDevice;
+  const { beside, rest: device } = splitData(stored);
+  const merged = Object.fromEntries(Object.entries(dataFields).map(([field, value]) => [field, JSON.parse(value) as unknown]));
+  return { ...device, data: { ...(JSON.parse(data) as DeviceRecord['data']), ...merged, ...beside } };
 }
 
 function parseChallenge(pairs: string[]): ChallengeRecord {

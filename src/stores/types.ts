@@ -17,8 +17,9 @@ export interface DeviceRecord {
   type: DeviceType;
   /**
    * Whatever the device's method keeps (`{ email }` for an email device),
-   * JSON-serialisable. The store reads none of it but `lastStep`, which its
-   * atomic step useTotpStep checks and sets.
+   * JSON-serialisable. The store reads none of it but what its atomic steps
+   * check and set: `lastStep` (useTotpStep), `counter` and `lastUsedAt`
+   * (useSignatureCounter), `credentialId` (activateCredential).
    */
   data: Record<string, unknown>;
   nickname: string | null;
@@ -115,6 +116,40 @@ export type RecoveryResult =
   | { status: 'invalid' }
   /** `locked` tells whether this very call (a miss) set the lock. */
   | { status: 'locked'; lockedUntil: number; locked: boolean };
+
+/**
+ * A WebAuthn ceremony (a registration or an authentication) begun for a
+ * user: what its answer must match. Single use and short-lived, like a
+ * code: the answer takes it, and a replay finds nothing.
+ */
+export interface CeremonyRecord {
+  /** Random, given by the caller. */
+  id: string;
+  userId: string;
+  /** The device being registered, or the one asked for; null: any of the user's passkeys. */
+  deviceId: string | null;
+  purpose: ChallengePurpose;
+  /** The WebAuthn challenge (base64url), random, given by the caller. */
+  challenge: string;
+  /** Binds the ceremony to the session that began it: an HMAC of the session's own secret token, computed by the caller. */
+  binding: string;
+  createdAt: number;
+  expiresAt: number;
+}
+
+export type CounterResult =
+  | { status: 'ok' }
+  /** The counter did not move forward: another authenticator may hold a copy of the credential. Nothing changed. */
+  | { status: 'cloned' }
+  /** The device is gone, or not in the status the caller asked for. */
+  | { status: 'device_gone' };
+
+export type ActivationResult =
+  | { status: 'ok'; device: DeviceRecord }
+  /** Another device of the user holds that credential. Nothing changed. */
+  | { status: 'duplicate' }
+  /** The device is gone, or not waiting for activation. */
+  | { status: 'device_gone' };
 
 export interface MfaStore {
   /** The user's devices in their order (ties by creation, then id). */
@@ -226,8 +261,52 @@ export interface MfaStore {
   useRecoveryCode(userId: string, hash: string, lockout: LockoutRule, now: number): Promise<RecoveryResult>;
 
   /**
-   * Removes every challenge sent to the device (it was blocked or removed),
-   * so that none answers again should the device come back.
+   * Keeps the ceremony until it is taken, for `ttlMs` at most; one of the
+   * same id is replaced.
+   */
+  saveCeremony(ceremony: CeremonyRecord, ttlMs: number): Promise<void>;
+  /**
+   * Takes the ceremony once: returns it and deletes it in the same atomic
+   * step, so that of parallel takes one gets it and the rest find null, as a
+   * second take does. An expired one (`now` at or past its `expiresAt`)
+   * answers null, and is taken all the same.
+   */
+  takeCeremony(userId: string, ceremonyId: string, now: number): Promise<CeremonyRecord | null>;
+
+  /**
+   * Records a WebAuthn assertion's signature counter on the device
+   * (`data.counter`; none stored counts as 0), refusing one that did not
+   * move forward: when both the stored and the new counter are 0 the
+   * authenticator keeps no counter (passkeys in sync services), ok;
+   * otherwise `counter` must be greater than the stored one, else cloned
+   * (and nothing changes). device_gone when the device is missing or not in
+   * `status`. On ok also sets `data.lastUsedAt` to `now`. One atomic step, so
+   * that of parallel assertions with one counter only one passes.
+   */
+  useSignatureCounter(userId: string, deviceId: string, counter: number, status: DeviceStatus, now: number): Promise<CounterResult>;
+
+  /**
+   * Activates a device waiting for activation with the credential its
+   * registration made: merges `data` into the device's data (the fields not
+   * given stay), sets status ACTIVE, `activatedAt` and `updatedAt` to `now`,
+   * `activationChallengeId` to null; unless another device of the same user
+   * (whatever its status) already has `data.credentialId` equal to the given
+   * one: duplicate, and nothing changes. device_gone when the device is
+   * missing or not ACTIVATION_REQUIRED. One atomic step, so that two parallel
+   * registrations of one authenticator cannot both land. Credential ids are
+   * unique per user only: another user may hold the same one.
+   */
+  activateCredential(
+    userId: string,
+    deviceId: string,
+    data: Record<string, unknown> & { credentialId: string },
+    now: number,
+  ): Promise<ActivationResult>;
+
+  /**
+   * Removes every challenge sent to the device and every ceremony for it (it
+   * was blocked or removed), so that none answers again should the device
+   * come back. A ceremony for any of the user's passkeys (no device) stays.
    */
   deleteDeviceChallenges(userId: string, deviceId: string): Promise<void>;
 

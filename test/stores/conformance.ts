@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { ChallengeRecord, MfaStore, NewDeviceRecord } from '../../src/stores/types.js';
+import type { CeremonyRecord, ChallengeRecord, MfaStore, NewDeviceRecord } from '../../src/stores/types.js';
 
 const LOCK = { threshold: 4, windowMs: 60_000, durationMs: 120_000 };
 const QUOTA = { limit: 3, windowMs: 60_000 };
@@ -9,6 +9,8 @@ const HASH_B = 'b2'.repeat(32);
 const SEALED = 'v1.sealed.7Hq2bXw/opaque+bytes==';
 // Recovery codes as the store sees them: opaque hashes, never a code.
 const RECOVERY = ['rc.hmac.Q2xZ-1', 'rc.hmac.Q2xZ-2', 'rc.hmac.Q2xZ-3', 'rc.hmac.Q2xZ-4'] as const;
+// A WebAuthn credential as a passkey device keeps it: base64url, opaque to the store but for the id.
+const CREDENTIAL = { credentialId: 'AbC-_dEf0123456789xyz', publicKey: 'pQECAyYgASFYIB-opaque_key' };
 
 let counter = 0;
 function device(userId: string, overrides: Partial<NewDeviceRecord> = {}): NewDeviceRecord {
@@ -44,6 +46,26 @@ function challenge(userId: string, now: number, overrides: Partial<ChallengeReco
     expiresAt: now + 60_000,
     ...overrides,
   };
+}
+
+function ceremony(userId: string, now: number, overrides: Partial<CeremonyRecord> = {}): CeremonyRecord {
+  counter += 1;
+  return {
+    id: `cer-${counter}`,
+    userId,
+    deviceId: null,
+    purpose: 'signon',
+    challenge: `Y2hhbGxlbmdl-${counter}_b64url`,
+    binding: 'hmac.of.the.session.token',
+    createdAt: now,
+    expiresAt: now + 60_000,
+    ...overrides,
+  };
+}
+
+/** A passkey device waiting for its registration: no credential yet. */
+function pendingPasskey(userId: string, overrides: Partial<NewDeviceRecord> = {}): NewDeviceRecord {
+  return device(userId, { type: 'webauthn', status: 'ACTIVATION_REQUIRED', activatedAt: null, activationChallengeId: 'cer-pairing', data: { rpId: 'example.test' }, ...overrides });
 }
 
 export interface StoreFixture {
@@ -110,7 +132,8 @@ export function storeConformance(name: string, make: () => Promise<StoreFixture>
         await store.updateDevice(user, d.id, { nickname: 'n', status: 'BLOCKED' });
         await store.orderDevices(user, [d.id, 'dev-x']);
         expect(await store.useTotpStep(user, d.id, 7, 'BLOCKED', LOCK, now)).toEqual({ status: 'ok' });
-        expect((await store.listDevices(user))[0]).toMatchObject({ id: d.id, type: 'some-method', data: { ...data, lastStep: 7 }, nickname: 'n' });
+        expect(await store.useSignatureCounter(user, d.id, 3, 'BLOCKED', now)).toEqual({ status: 'ok' });
+        expect((await store.listDevices(user))[0]).toMatchObject({ id: d.id, type: 'some-method', data: { ...data, lastStep: 7, counter: 3, lastUsedAt: now }, nickname: 'n' });
       });
 
       it('patches a device, keeping unicode and nulls, and answers null for a missing one', async () => {
@@ -510,6 +533,135 @@ export function storeConformance(name: string, make: () => Promise<StoreFixture>
       });
     });
 
+    describe('WebAuthn ceremonies', () => {
+      it('takes a ceremony once, as it was saved, and only for its own user', async () => {
+        const any = ceremony(user, now);
+        const registration = ceremony(user, now, { deviceId: 'dev-x', purpose: 'pairing' });
+        await store.saveCeremony(any, 60_000);
+        await store.saveCeremony(registration, 60_000);
+        const saved = { ...any };
+        // What was saved is a copy: changing the caller's object changes nothing stored.
+        any.challenge = 'changed';
+        // Another user's take finds nothing, and does not consume it.
+        expect(await store.takeCeremony(`other-${user}`, any.id, now)).toBeNull();
+        expect(await store.takeCeremony(user, any.id, now)).toEqual(saved);
+        expect(await store.takeCeremony(user, any.id, now)).toBeNull();
+        expect(await store.takeCeremony(user, registration.id, now + 1)).toEqual(registration);
+        expect(await store.takeCeremony(user, registration.id, now + 1)).toBeNull();
+        expect(await store.takeCeremony(user, 'cer-forged', now)).toBeNull();
+      });
+
+      it('an expired ceremony answers null, and is taken all the same', async () => {
+        const c = ceremony(user, now);
+        await store.saveCeremony(c, 600_000);
+        expect(await store.takeCeremony(user, c.id, c.expiresAt)).toBeNull();
+        expect(await store.takeCeremony(user, c.id, now)).toBeNull();
+      });
+
+      it('forgets a ceremony after its ttl', async () => {
+        const c = ceremony(user, Date.now(), { expiresAt: Date.now() + 60_000 });
+        await store.saveCeremony(c, 50);
+        await new Promise((r) => setTimeout(r, 120));
+        expect(await store.takeCeremony(user, c.id, Date.now())).toBeNull();
+      });
+
+      it("deleteDeviceChallenges removes the device's ceremonies, not another device's nor one for any passkey", async () => {
+        const mine = ceremony(user, now, { deviceId: 'dev-x' });
+        const other = ceremony(user, now, { deviceId: 'dev-y' });
+        const any = ceremony(user, now);
+        for (const c of [mine, other, any]) await store.saveCeremony(c, 60_000);
+        await store.deleteDeviceChallenges(user, 'dev-x');
+        expect(await store.takeCeremony(user, mine.id, now)).toBeNull();
+        expect(await store.takeCeremony(user, other.id, now)).toEqual(other);
+        expect(await store.takeCeremony(user, any.id, now)).toEqual(any);
+      });
+    });
+
+    describe('WebAuthn signature counters', () => {
+      it('a counter must move forward; two zeros mean an authenticator that keeps none', async () => {
+        const passkey = device(user, { type: 'webauthn', data: { ...CREDENTIAL, counter: 0 } });
+        await store.insertDevice(passkey, 10);
+        for (let i = 0; i < 3; i++) expect(await store.useSignatureCounter(user, passkey.id, 0, 'ACTIVE', now + i)).toEqual({ status: 'ok' });
+        expect((await store.getDevice(user, passkey.id))!.data).toEqual({ ...CREDENTIAL, counter: 0, lastUsedAt: now + 2 });
+        expect(await store.useSignatureCounter(user, passkey.id, 5, 'ACTIVE', now + 3)).toEqual({ status: 'ok' });
+        expect(await store.useSignatureCounter(user, passkey.id, 6, 'ACTIVE', now + 4)).toEqual({ status: 'ok' });
+        for (const stale of [6, 4, 0]) expect(await store.useSignatureCounter(user, passkey.id, stale, 'ACTIVE', now + 5), String(stale)).toEqual({ status: 'cloned' });
+        // A refusal changes nothing: neither the counter nor when the device was last used.
+        expect((await store.getDevice(user, passkey.id))!.data).toEqual({ ...CREDENTIAL, counter: 6, lastUsedAt: now + 4 });
+
+        // No counter stored counts as 0.
+        const fresh = device(user, { type: 'webauthn', data: { ...CREDENTIAL } });
+        await store.insertDevice(fresh, 10);
+        expect(await store.useSignatureCounter(user, fresh.id, 0, 'ACTIVE', now)).toEqual({ status: 'ok' });
+        expect(await store.useSignatureCounter(user, fresh.id, 1, 'ACTIVE', now)).toEqual({ status: 'ok' });
+        expect((await store.getDevice(user, fresh.id))!.data.counter).toBe(1);
+      });
+
+      it('a counter counts only on a device of that user in the status the caller names', async () => {
+        const pending = pendingPasskey(user, { data: { ...CREDENTIAL, counter: 1 } });
+        const blocked = device(user, { type: 'webauthn', status: 'BLOCKED', data: { ...CREDENTIAL, counter: 1 } });
+        await store.insertDevice(pending, 10);
+        await store.insertDevice(blocked, 10);
+        expect(await store.useSignatureCounter(user, pending.id, 2, 'ACTIVE', now)).toEqual({ status: 'device_gone' });
+        expect(await store.useSignatureCounter(user, blocked.id, 2, 'ACTIVE', now)).toEqual({ status: 'device_gone' });
+        expect(await store.useSignatureCounter(user, 'missing', 2, 'ACTIVE', now)).toEqual({ status: 'device_gone' });
+        expect(await store.useSignatureCounter(`other-${user}`, pending.id, 2, 'ACTIVATION_REQUIRED', now)).toEqual({ status: 'device_gone' });
+        expect((await store.getDevice(user, pending.id))!.data).toEqual({ ...CREDENTIAL, counter: 1 });
+        expect((await store.getDevice(user, blocked.id))!.data).toEqual({ ...CREDENTIAL, counter: 1 });
+        expect(await store.useSignatureCounter(user, pending.id, 2, 'ACTIVATION_REQUIRED', now)).toEqual({ status: 'ok' });
+      });
+    });
+
+    describe('WebAuthn credential activation', () => {
+      it('activates a device waiting for activation with its credential, keeping the data it was not given', async () => {
+        const pending = (await store.insertDevice(pendingPasskey(user, { data: { rpId: 'example.test', note: 'kept', aaguid: 'old' } }), 10))!;
+        // What Lua's cjson would mangle, given at activation: an empty array, a long number, a nested null.
+        const given = { ...CREDENTIAL, counter: 0, aaguid: 'new', transports: [], big: 1234567890123456, nested: { list: [1, { two: null }] } };
+        const activated = await store.activateCredential(user, pending.id, given, now + 5);
+        const expected = {
+          ...pending,
+          status: 'ACTIVE',
+          activatedAt: now + 5,
+          updatedAt: now + 5,
+          activationChallengeId: null,
+          data: { rpId: 'example.test', note: 'kept', ...given },
+        };
+        expect(activated).toEqual({ status: 'ok', device: expected });
+        expect(await store.getDevice(user, pending.id)).toEqual(expected);
+        // The activated device's counter is the one given, and the data survives the counter's step too.
+        expect(await store.useSignatureCounter(user, pending.id, 0, 'ACTIVE', now + 6)).toEqual({ status: 'ok' });
+        expect((await store.getDevice(user, pending.id))!.data).toEqual({ ...expected.data, lastUsedAt: now + 6 });
+        // Active now: a second activation finds no device waiting.
+        expect(await store.activateCredential(user, pending.id, { ...CREDENTIAL, credentialId: 'another' }, now + 7)).toEqual({ status: 'device_gone' });
+        expect(await store.activateCredential(user, 'missing', { credentialId: 'another' }, now)).toEqual({ status: 'device_gone' });
+        expect(await store.activateCredential(`other-${user}`, pending.id, { credentialId: 'another' }, now)).toEqual({ status: 'device_gone' });
+        expect((await store.getDevice(user, pending.id))!.data.credentialId).toBe(CREDENTIAL.credentialId);
+      });
+
+      it('a credential id is unique among the devices of one user, whatever their status, and only of that user', async () => {
+        const first = pendingPasskey(user);
+        const second = pendingPasskey(user);
+        for (const d of [first, second]) await store.insertDevice(d, 10);
+        expect(await store.activateCredential(user, first.id, { ...CREDENTIAL, counter: 0 }, now)).toMatchObject({ status: 'ok' });
+        await store.updateDevice(user, first.id, { status: 'BLOCKED' });
+        expect(await store.activateCredential(user, second.id, { ...CREDENTIAL, counter: 0 }, now)).toEqual({ status: 'duplicate' });
+        expect(await store.getDevice(user, second.id)).toMatchObject({ status: 'ACTIVATION_REQUIRED', activatedAt: null, activationChallengeId: 'cer-pairing', data: { rpId: 'example.test' } });
+        // Another credential of the same user is welcome.
+        expect(await store.activateCredential(user, second.id, { ...CREDENTIAL, credentialId: 'other-credential', counter: 0 }, now)).toMatchObject({ status: 'ok' });
+
+        // Another user may hold the same credential id.
+        const elsewhere = pendingPasskey(`other-${user}`);
+        await store.insertDevice(elsewhere, 10);
+        expect(await store.activateCredential(`other-${user}`, elsewhere.id, { ...CREDENTIAL, counter: 0 }, now)).toMatchObject({ status: 'ok' });
+
+        // A credential id a device was inserted with counts too.
+        const inserted = device(user, { type: 'webauthn', data: { credentialId: 'inserted-credential' } });
+        const third = pendingPasskey(user);
+        for (const d of [inserted, third]) await store.insertDevice(d, 10);
+        expect(await store.activateCredential(user, third.id, { credentialId: 'inserted-credential' }, now)).toEqual({ status: 'duplicate' });
+      });
+    });
+
     describe('under a burst of parallel requests', () => {
       it('50 parallel right answers: exactly one succeeds', async () => {
         const c = challenge(user, now, { maxAttempts: 100 });
@@ -555,6 +707,32 @@ export function storeConformance(name: string, make: () => Promise<StoreFixture>
         expect(results.filter((r) => r.status === 'replayed')).toHaveLength(LOCK.threshold - 1);
         expect(results.filter((r) => r.status === 'locked' && r.locked)).toHaveLength(1);
         expect(results.filter((r) => r.status === 'locked')).toHaveLength(50 - LOCK.threshold + 1);
+      });
+
+      it('20 parallel takes of one ceremony: exactly one gets it', async () => {
+        const c = ceremony(user, now, { deviceId: 'dev-x' });
+        await store.saveCeremony(c, 60_000);
+        const results = await Promise.all(Array.from({ length: 20 }, () => store.takeCeremony(user, c.id, now)));
+        expect(results.filter((r) => r !== null)).toEqual([c]);
+      });
+
+      it('20 parallel assertions with one counter: exactly one ok', async () => {
+        const passkey = device(user, { type: 'webauthn', data: { ...CREDENTIAL, counter: 9 } });
+        await store.insertDevice(passkey, 10);
+        const results = await Promise.all(Array.from({ length: 20 }, () => store.useSignatureCounter(user, passkey.id, 10, 'ACTIVE', now)));
+        expect(results.filter((r) => r.status === 'ok')).toHaveLength(1);
+        expect(results.filter((r) => r.status === 'cloned')).toHaveLength(19);
+        expect((await store.getDevice(user, passkey.id))!.data.counter).toBe(10);
+      });
+
+      it('two parallel registrations of one authenticator: exactly one lands', async () => {
+        const devices = [pendingPasskey(user), pendingPasskey(user)];
+        for (const d of devices) await store.insertDevice(d, 10);
+        const results = await Promise.all(devices.map((d) => store.activateCredential(user, d.id, { ...CREDENTIAL, counter: 0 }, now)));
+        expect(results.map((r) => r.status).sort()).toEqual(['duplicate', 'ok']);
+        const holders = (await store.listDevices(user)).filter((d) => d.data.credentialId === CREDENTIAL.credentialId);
+        expect(holders).toHaveLength(1);
+        expect(holders[0]!.status).toBe('ACTIVE');
       });
 
       it('50 parallel uses of one recovery code: exactly one ok', async () => {

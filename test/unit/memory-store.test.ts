@@ -115,6 +115,21 @@ describe('MemoryMfaStore sweep', () => {
     }
   });
 
+  it('drops an expired ceremony, then the user entry it alone kept', async () => {
+    const store = new MemoryMfaStore();
+    try {
+      const t0 = Date.now();
+      await store.saveCeremony({ id: 'w1', userId: 'u1', deviceId: null, purpose: 'signon', challenge: 'Y2hhbGxlbmdl', binding: 'hmac', createdAt: t0, expiresAt: t0 + 500 }, 1000);
+      // Kept for its ttl from when it was saved, which is no earlier than t0.
+      store.sweep(t0 + 999);
+      expect(users(store).has('u1')).toBe(true);
+      store.sweep(Date.now() + 1000);
+      expect(users(store).has('u1')).toBe(false);
+    } finally {
+      store.close();
+    }
+  });
+
   it('keeps a user who has recovery codes and nothing else', async () => {
     const store = new MemoryMfaStore();
     try {
