@@ -24,7 +24,7 @@ describe('sign-on', () => {
 
     const devices = await t.auth.devices.list('u1');
     expect(devices).toHaveLength(1);
-    expect(devices[0]).toMatchObject({ email: 'alice@example.test', status: 'ACTIVE', default: true });
+    expect(devices[0]).toMatchObject({ label: 'alice@example.test', details: { email: 'alice@example.test' }, status: 'ACTIVE', default: true });
 
     const b = agent(t.app);
     const finished = await signOn(b, sink, alice);

@@ -106,9 +106,17 @@ describeBrowser('in Chromium: a person signs on, answers codes, manages methods 
     await expect(page.getByRole('listitem').count()).resolves.toBe(1);
     await tab.check('devices');
 
-    await tab.click(page.getByRole('link', { name: 'Add an email address' }));
+    // "Add a method" offers the kinds of method first; "Email" leads to the address form.
+    await tab.click(page.getByRole('link', { name: 'Add a method' }));
     expect(tab.path).toBe('/mfa/devices/add');
+    await expect(page.getByRole('heading', { level: 1 }).textContent()).resolves.toBe('Add an authentication method');
+    await expect(page.getByRole('link', { name: 'Authenticator app' }).count()).resolves.toBe(1);
     await tab.check('device-add');
+
+    await tab.click(page.getByRole('link', { name: 'Email', exact: true }));
+    expect(new URL(page.url()).search).toBe('?type=email');
+    await expect(page.getByRole('heading', { level: 1 }).textContent()).resolves.toBe('Add an email address');
+    await tab.check('device-add-email');
 
     // An address the browser accepts (type="email") but the library refuses: the error is tied to the field.
     await tab.typeInto(page.getByLabel('Email address'), 'alice@work');
@@ -126,6 +134,7 @@ describeBrowser('in Chromium: a person signs on, answers codes, manages methods 
     await tab.click(page.getByRole('button', { name: 'Send code' }));
     expect(tab.path).toMatch(/^\/mfa\/devices\/[^/]+\/activate$/);
     await expect(page.getByRole('status').textContent()).resolves.toMatch(/^We sent a code to a•+k@example\.test\.$/);
+    await expect(page.getByRole('heading', { level: 1 }).textContent()).resolves.toBe('Confirm your email address');
     await tab.check('device-activate');
     const code = codeFrom(await site.sink.next(WORK, { after: sent }));
 
@@ -139,7 +148,9 @@ describeBrowser('in Chromium: a person signs on, answers codes, manages methods 
     await tab.typeInto(page.getByLabel('Code'), code);
     await tab.click(page.getByRole('button', { name: 'Confirm' }));
     expect(tab.path).toBe('/mfa/devices');
-    await expect(page.getByRole('status').textContent()).resolves.toBe(`${WORK} is now one of your authentication methods.`);
+    // The new method is named by its nickname; its address is under it, with the method.
+    await expect(page.getByRole('status').textContent()).resolves.toBe('Work is now one of your authentication methods.');
+    await expect(page.getByText(`${WORK} · Email`, { exact: true }).count()).resolves.toBe(1);
     await expect(page.getByRole('listitem').count()).resolves.toBe(2);
     await tab.check('devices-two');
 

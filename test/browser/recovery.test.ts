@@ -72,7 +72,9 @@ describeBrowser('in Chromium: recovery codes, the order of methods, the header n
     await expect(nav.getByRole('link', { name: 'Home' }).getAttribute('href')).resolves.toBe(HOME_PATH);
     await expect(nav.getByRole('button', { name: 'Sign out' }).count()).resolves.toBe(1);
 
-    await tab.click(page.getByRole('link', { name: 'Add an email address' }));
+    // "Add a method", then the kind: "Email".
+    await tab.click(page.getByRole('link', { name: 'Add a method' }));
+    await tab.click(page.getByRole('link', { name: 'Email', exact: true }));
     await tab.typeInto(page.getByLabel('Email address'), WORK);
     const added = site.sink.count();
     await tab.click(page.getByRole('button', { name: 'Send code' }));

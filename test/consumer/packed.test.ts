@@ -108,12 +108,15 @@ describe.each(Object.keys(APPS) as (keyof typeof APPS)[])('the packed library in
 });
 
 // tsc runs are child processes: checking the three at once takes the time of one.
+// That time is some 20 s on two busy cores (skipLibCheck: false reads every
+// declaration the app has), hence a timeout of its own.
+const TYPE_CHECK_TIMEOUT = 120_000;
 describe.concurrent('the packed library\'s declarations, with skipLibCheck: false', () => {
   it.for([
     ['esm', 'tsconfig.json', 'an ESM package, module nodenext'],
     ['cjs', 'tsconfig.json', 'a CommonJS package, module nodenext'],
     ['cjs', 'tsconfig.node10.json', 'moduleResolution node10, through main/types'],
-  ] as const)('type-check in a strict app: %s %s (%s)', async ([name, tsconfig], ctx) => {
+  ] as const)('type-check in a strict app: %s %s (%s)', { timeout: TYPE_CHECK_TIMEOUT }, async ([name, tsconfig], ctx) => {
     needsApps(ctx);
     const result = await run(TSC, ['-p', tsconfig], join(work, name));
     expect(result.code, describeFailure('tsc', result)).toBe(0);

@@ -83,6 +83,17 @@ function formOf(html: string, action: string | RegExp): Form {
   return form;
 }
 
+/** Where the link on the page whose text is `text` goes, as a person following it would. */
+function linkOf(html: string, text: string): string {
+  const links = [...html.matchAll(/<a\b([^>]*)>([\s\S]*?)<\/a>/gi)].map(([, attrs = '', body = '']) => ({
+    href: decode(/\bhref="([^"]*)"/i.exec(attrs)?.[1] ?? ''),
+    text: decode(body.replace(/<[^>]*>/g, '').trim()),
+  }));
+  const link = links.find((l) => l.text === text);
+  if (!link) throw new Error(`no link "${text}"; the page has ${links.map((l) => `"${l.text}"`).join(', ') || 'none'}:\n${html.slice(0, 3000)}`);
+  return link.href;
+}
+
 /** A test's view of one running app: the browser and how to read pages and submit their forms. */
 class Visit {
   readonly browser: Browser;
@@ -230,8 +241,14 @@ describe.each(VARIANTS)('the todos app (passport/todos-express-password) on the 
   it('adds a second address on the devices page, confirms it with its code, renames it and removes it', async (ctx) => {
     needsApp(ctx);
     expect(await visit.page('/mfa/devices')).toContain('href="/mfa/devices/add"');
-    const add = formOf(await visit.page('/mfa/devices/add'), '/mfa/devices/add');
+    // "Add a method" offers the kinds of method; the person follows "Email" to the address form.
+    const choice = await visit.page('/mfa/devices/add');
+    expect(formsOf(choice).map((f) => f.action)).not.toContain('/mfa/devices/add');
+    const emailLink = linkOf(choice, 'Email');
+    expect(emailLink).toBe('/mfa/devices/add?type=email');
+    const add = formOf(await visit.page(emailLink), '/mfa/devices/add');
     expectTokens(add, csurfFirst);
+    expect(add.fields.type).toBe('email');
     let after = sink!.count();
     const activatePath = await visit.submit(add, { email: second, nickname: 'Work' });
     const deviceId = /^\/mfa\/devices\/([^/]+)\/activate$/.exec(activatePath)?.[1];
@@ -245,8 +262,8 @@ describe.each(VARIANTS)('the todos app (passport/todos-express-password) on the 
     await sink!.next(user.email, { after, subject: /was added/ });
 
     let devices = await visit.page('/mfa/devices');
-    expect(devices).toContain(second);
     expect(devices).toContain('<strong>Work</strong>');
+    expect(devices).toContain(`<div class="mfa-help">${second} · Email</div>`);
     const rename = formOf(devices, `/mfa/devices/${deviceId}/rename`);
     expectTokens(rename, csurfFirst);
     expect(await visit.submit(rename, { nickname: 'Office' })).toBe('/mfa/devices');
@@ -259,7 +276,9 @@ describe.each(VARIANTS)('the todos app (passport/todos-express-password) on the 
     expect(await visit.submit(remove)).toBe('/mfa/devices');
     await sink!.next(user.email, { after, subject: /was removed/ });
     devices = await visit.page('/mfa/devices');
-    expect(devices).toContain(`${second} was removed.`);
+    // The notice names the method as the list did: by its nickname.
+    expect(devices).toContain('Office was removed.');
+    expect(devices).not.toContain(second);
     expect(formsOf(devices).map((f) => f.action).filter((action) => action.includes(deviceId!))).toEqual([]);
     expect(devices).toContain(`<strong>${user.email}</strong>`);
   });

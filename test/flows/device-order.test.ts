@@ -30,7 +30,7 @@ async function aliceWithThree(): Promise<{ t: TestApp; a: Agent; ids: { alice: s
   expect((await enrollAndSignOn(a, sink, t.users[0]!)).status).toBe(303);
   const pair = async (email: string, nickname: string) => {
     const after = sink.count();
-    const added = await submit(a, '/mfa/devices/add', '/mfa/devices/add', { email, nickname });
+    const added = await submit(a, '/mfa/devices/add?type=email', '/mfa/devices/add', { email, nickname });
     const activatePath = String(added.headers.location);
     const code = codeOf((await sink.next(email, { after })).text);
     expect((await submit(a, activatePath, activatePath, { otp: code })).headers.location).toBe('/mfa/devices');
@@ -113,7 +113,7 @@ describe('Move up / Move down on "Your authentication methods"', () => {
     const { t, a, ids } = await aliceWithThree();
     await t.auth.devices.remove('u1', ids.home);
     const after = sink.count();
-    const added = await submit(a, '/mfa/devices/add', '/mfa/devices/add', { email: HOME });
+    const added = await submit(a, '/mfa/devices/add?type=email', '/mfa/devices/add', { email: HOME });
     await sink.next(HOME, { after });
     const pending = String(added.headers.location).split('/')[3]!;
     await move(a, pending, 'up');

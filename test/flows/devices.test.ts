@@ -32,7 +32,7 @@ async function aliceSignedOn(mfa: Partial<MfaOptions<TestUser>> = {}): Promise<{
 
 /** Adds an address on "Your authentication methods"; returns the device id and where the add form sent the user. */
 async function addAddress(a: Agent, email: string, nickname?: string) {
-  const res = await submit(a, '/mfa/devices/add', '/mfa/devices/add', { email, ...(nickname === undefined ? {} : { nickname }) });
+  const res = await submit(a, '/mfa/devices/add?type=email', '/mfa/devices/add', { email, ...(nickname === undefined ? {} : { nickname }) });
   expect(res.status).toBe(303);
   const location = String(res.headers.location);
   const match = /^\/mfa\/devices\/([0-9a-f-]{36})\/activate$/.exec(location);
@@ -73,9 +73,20 @@ describe('"Your authentication methods"', () => {
 
   it('adds a second address right after sign-on and pairs it with the mailed code; the other active address is told', async () => {
     const { t, a } = await aliceSignedOn();
-    const form = await a.get('/mfa/devices/add');
+    // "Add a method" offers a choice of method types first, with no form of its own.
+    const choice = await a.get('/mfa/devices/add');
+    expect(choice.status).toBe(200);
+    expect(choice.text).toContain('<h1>Add an authentication method</h1>');
+    expect(choice.text).toContain('href="/mfa/devices/add?type=email"');
+    expect(choice.text).toContain('href="/mfa/devices/add?type=totp"');
+    expect(choice.text).not.toContain('action="/mfa/devices/add"');
+    // The email form is the choice of type=email; it names its type in a hidden field.
+    const form = await a.get('/mfa/devices/add?type=email');
     expect(form.status).toBe(200);
+    expect(form.text).toContain('<h1>Add an email address</h1>');
     expect(form.text).toContain('action="/mfa/devices/add"');
+    expect(form.text).toContain('<input type="hidden" name="type" value="email">');
+    expect(form.text).toContain('name="email"');
 
     const after = sink.count();
     const { id, activatePath } = await addAddress(a, WORK, 'Work');
@@ -85,6 +96,7 @@ describe('"Your authentication methods"', () => {
 
     const activatePage = await a.get(activatePath);
     expect(activatePage.status).toBe(200);
+    expect(activatePage.text).toContain('<h1>Confirm your email address</h1>');
     expect(activatePage.text).toContain(WORK);
     expect(noticeOf(activatePage.text)).toMatch(/We sent a code to/);
 
@@ -101,7 +113,7 @@ describe('"Your authentication methods"', () => {
     expect(done.status).toBe(303);
     expect(done.headers.location).toBe('/mfa/devices');
     const device = await t.auth.devices.get('u1', id);
-    expect(device).toMatchObject({ email: WORK, nickname: 'Work', status: 'ACTIVE', default: false });
+    expect(device).toMatchObject({ label: WORK, details: { email: WORK }, nickname: 'Work', status: 'ACTIVE', default: false });
 
     // The notice went to the address that was already active, not to the new one.
     const notice = await sink.next(ALICE, { after: beforeActivation, subject: ADDED });
@@ -109,8 +121,10 @@ describe('"Your authentication methods"', () => {
     expect(mailsSince(beforeActivation).filter((m) => m.to.includes(WORK))).toHaveLength(0);
 
     const list = await a.get('/mfa/devices');
-    expect(list.text).toContain(`${WORK} is now one of your authentication methods.`);
-    expect(list.text).toContain('Work');
+    // The notice names the device by its nickname; the list shows the address under it, with the method.
+    expect(noticeOf(list.text)).toBe('Work is now one of your authentication methods.');
+    expect(list.text).toContain('<strong>Work</strong>');
+    expect(list.text).toContain(`<div class="mfa-help">${WORK} · Email</div>`);
     expect(list.text).not.toContain('Not confirmed');
   });
 
@@ -159,6 +173,11 @@ describe('"Your authentication methods"', () => {
     expect(direct.headers.location).toBe('/mfa/challenge');
     expect(await t.auth.devices.list('u1')).toHaveLength(1);
 
+    // The email form itself too; the step-up then comes back to that form, the last page asked for.
+    const staleForm = await a.get('/mfa/devices/add?type=email');
+    expect(staleForm.status).toBe(303);
+    expect(staleForm.headers.location).toBe('/mfa/challenge');
+
     const challenge = await a.get('/mfa/challenge');
     expect(challenge.status).toBe(200);
     expect(challenge.text).toContain('Confirm it is you');
@@ -176,10 +195,12 @@ describe('"Your authentication methods"', () => {
 
     const answered = await submit(a, '/mfa/challenge', '/mfa/challenge', { otp: codeOf(mail.text) });
     expect(answered.status).toBe(303);
-    expect(answered.headers.location).toBe('/mfa/devices/add');
+    expect(answered.headers.location).toBe('/mfa/devices/add?type=email');
 
-    const form = await a.get('/mfa/devices/add');
+    const form = await a.get('/mfa/devices/add?type=email');
     expect(form.status).toBe(200);
+    expect(form.text).toContain('<h1>Add an email address</h1>');
+    expect((await a.get('/mfa/devices/add')).status).toBe(200);
     const id = await addAndPair(a, WORK);
     expect((await t.auth.devices.get('u1', id)).status).toBe('ACTIVE');
   });
@@ -274,7 +295,7 @@ describe('"Your authentication methods"', () => {
     const removed = await submit(a, '/mfa/devices', `/mfa/devices/${workId}/remove`);
     expect(removed.status).toBe(303);
     expect(removed.headers.location).toBe('/mfa/devices');
-    expect((await t.auth.devices.list('u1')).map((d) => d.email)).toEqual([ALICE, 'alice.home@example.test']);
+    expect((await t.auth.devices.list('u1')).map((d) => d.label)).toEqual([ALICE, 'alice.home@example.test']);
 
     for (const to of [WORK, ALICE, 'alice.home@example.test']) {
       const notice = await sink.next(to, { after, subject: REMOVED });
@@ -301,7 +322,7 @@ describe('"Your authentication methods"', () => {
     // Alice removes that address (a mailbox she no longer trusts).
     const removed = await submit(a, '/mfa/devices', `/mfa/devices/${first.id}/remove`);
     expect(removed.status).toBe(303);
-    expect((await t.auth.devices.list('u1')).map((d) => d.email)).toEqual([WORK]);
+    expect((await t.auth.devices.list('u1')).map((d) => d.label)).toEqual([WORK]);
 
     const answered = await submit(b, '/mfa/challenge', '/mfa/challenge', { otp: code });
     expect(answered.status).not.toBe(303);
@@ -364,7 +385,7 @@ describe('"Your authentication methods"', () => {
     expect(list.text).toContain('as many methods as allowed');
 
     const after = sink.count();
-    const refused = await submit(a, '/mfa/devices/add', '/mfa/devices/add', { email: 'alice6@example.test' });
+    const refused = await submit(a, '/mfa/devices/add?type=email', '/mfa/devices/add', { email: 'alice6@example.test' });
     expect(refused.status).toBe(409);
     expect(alertOf(refused.text)).toContain('at most 5 authentication methods');
     expect(await t.auth.devices.list('u1')).toHaveLength(5);
@@ -374,7 +395,7 @@ describe('"Your authentication methods"', () => {
   it('honours a smaller methods.email.maxDevices', async () => {
     const { t, a } = await aliceSignedOn({ limits: { maxDevices: 2 } });
     await addAddress(a, WORK);
-    const refused = await submit(a, '/mfa/devices/add', '/mfa/devices/add', { email: 'alice3@example.test' });
+    const refused = await submit(a, '/mfa/devices/add?type=email', '/mfa/devices/add', { email: 'alice3@example.test' });
     expect(refused.status).toBe(409);
     expect(alertOf(refused.text)).toContain('at most 2 authentication methods');
     expect(await t.auth.devices.list('u1')).toHaveLength(2);
@@ -384,12 +405,14 @@ describe('"Your authentication methods"', () => {
     const { t, a } = await aliceSignedOn();
     const after = sink.count();
     for (const email of [ALICE, 'ALICE@Example.TEST']) {
-      const refused = await submit(a, '/mfa/devices/add', '/mfa/devices/add', { email });
+      const refused = await submit(a, '/mfa/devices/add?type=email', '/mfa/devices/add', { email });
       expect(refused.status).toBe(409);
       expect(alertOf(refused.text)).toContain('already one of your authentication methods');
     }
-    const invalid = await submit(a, '/mfa/devices/add', '/mfa/devices/add', { email: 'not an address' });
+    // Posted as the email form does (its hidden type=email): the form comes back with the field marked.
+    const invalid = await submit(a, '/mfa/devices/add?type=email', '/mfa/devices/add', { type: 'email', email: 'not an address' });
     expect(invalid.status).toBe(400);
+    expect(invalid.text).toContain('<h1>Add an email address</h1>');
     expect(invalid.text).toContain('aria-invalid="true"');
     expect(await t.auth.devices.list('u1')).toHaveLength(1);
     expect(mailsSince(after)).toHaveLength(0);

@@ -120,7 +120,7 @@ describe('audit events (auth.on("event"))', () => {
     const first = (await t.auth.devices.list('u1'))[0]!;
 
     after = sink.count();
-    const added = await submit(a, '/mfa/devices/add', '/mfa/devices/add', { email: 'alice2@example.test' });
+    const added = await submit(a, '/mfa/devices/add?type=email', '/mfa/devices/add', { email: 'alice2@example.test' });
     const activatePath = String(added.headers.location);
     const code = codeOf((await sink.next('alice2@example.test', { after })).text);
     await submit(a, activatePath, activatePath, { otp: code });

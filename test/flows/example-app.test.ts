@@ -68,7 +68,7 @@ describe('the example app', () => {
     expect(account.text).toContain('Signed on as alice (alice@example.test).');
     expect((await a.get('/')).text).toContain('Hello, alice');
     expect((await a.get('/transfer')).status).toBe(200);
-    expect(await auth.devices.list('1')).toMatchObject([{ email: 'alice@example.test', status: 'ACTIVE' }]);
+    expect(await auth.devices.list('1')).toMatchObject([{ label: 'alice@example.test', details: { email: 'alice@example.test' }, status: 'ACTIVE' }]);
 
     // The next sign-on, in another browser, answers a code.
     const b = request.agent(app);

@@ -232,7 +232,7 @@ describe('pairing during sign-on', () => {
     expect(sink.received.slice(after).some((m) => m.to.includes('other@x.test'))).toBe(false);
     const done = await submit(a, '/mfa/enroll', '/mfa/enroll/verify', { otp: codeOf(mail.text) });
     expect(done.status).toBe(303);
-    expect((await t.auth.devices.list('u1')).map((d) => d.email)).toEqual([ALICE]);
+    expect((await t.auth.devices.list('u1')).map((d) => d.label)).toEqual([ALICE]);
   });
 
   it("enrollAddress 'any': the user pairs the address they enter", async () => {
@@ -249,7 +249,7 @@ describe('pairing during sign-on', () => {
     const done = await submit(a, '/mfa/enroll', '/mfa/enroll/verify', { otp: codeOf(mail.text) });
     expect(done.status).toBe(303);
     expect(await isSignedOn(a)).toBe(true);
-    expect((await t.auth.devices.list('u1')).map((d) => d.email)).toEqual(['other@x.test']);
+    expect((await t.auth.devices.list('u1')).map((d) => d.label)).toEqual(['other@x.test']);
   });
 
   it('gives a user with no profile email a clear 403 page', async () => {

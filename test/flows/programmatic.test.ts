@@ -52,16 +52,18 @@ describe('auth.devices', () => {
     expect(device).toMatchObject({
       userId: 'u1',
       type: 'email',
-      email: HOME,
+      label: HOME,
+      details: { email: HOME },
       nickname: 'Home',
       status: 'ACTIVATION_REQUIRED',
       default: false,
       activatedAt: null,
     });
-    expect(device.maskedEmail).toMatch(/^a•+e@example\.test$/);
+    expect(device.maskedLabel).toMatch(/^a•+e@example\.test$/);
     expect(device.createdAt).toBeInstanceOf(Date);
-    expect(challenge).toMatchObject({ userId: 'u1', deviceId: device.id, purpose: 'pairing', status: 'OTP_REQUIRED', sentTo: device.maskedEmail });
-    expect(challenge.expiresAt.getTime()).toBeGreaterThan(Date.now());
+    expect(challenge).toMatchObject({ userId: 'u1', deviceId: device.id, type: 'email', purpose: 'pairing', status: 'OTP_REQUIRED', sentTo: device.maskedLabel });
+    expect(challenge!.expiresAt).toBeInstanceOf(Date);
+    expect(challenge!.expiresAt!.getTime()).toBeGreaterThan(Date.now());
     expect(JSON.stringify(challenge)).not.toMatch(/hash/);
 
     const mail = await sink.next(HOME, { after });
@@ -97,7 +99,7 @@ describe('auth.devices', () => {
     const t = createTestApp({ sink });
     const home = await paired(t, HOME);
     const work = await paired(t, 'alice.work@example.test');
-    expect((await t.auth.devices.list('u1')).map((d) => [d.email, d.status, d.default])).toEqual([
+    expect((await t.auth.devices.list('u1')).map((d) => [d.label, d.status, d.default])).toEqual([
       [HOME, 'ACTIVE', true],
       ['alice.work@example.test', 'ACTIVE', false],
     ]);
@@ -198,7 +200,8 @@ describe('auth.challenges', () => {
 
     const after = sink.count();
     const challenge = await t.auth.challenges.start('u1');
-    expect(challenge).toMatchObject({ userId: 'u1', deviceId: home.id, purpose: 'stepup', status: 'OTP_REQUIRED' });
+    expect(challenge).toMatchObject({ userId: 'u1', deviceId: home.id, type: 'email', purpose: 'stepup', status: 'OTP_REQUIRED', sentTo: home.maskedLabel });
+    expect(challenge.expiresAt!.getTime()).toBeGreaterThan(Date.now());
     expect(typeof challenge.id).toBe('string');
     const mail = await sink.next(HOME, { after });
     expect(mail.subject).toMatch(/confirm it is you/i);
@@ -209,7 +212,8 @@ describe('auth.challenges', () => {
     expect(wrong).toMatchObject({ code: 'INVALID_OTP', remainingAttempts: 2 });
 
     const done = await t.auth.challenges.verify('u1', challenge.id, code);
-    expect(done).toMatchObject({ id: challenge.id, userId: 'u1', deviceId: home.id, status: 'COMPLETED' });
+    // The completed challenge names its device and method; nothing was sent by verifying, so no sentTo nor expiresAt.
+    expect(done).toMatchObject({ id: challenge.id, userId: 'u1', deviceId: home.id, type: 'email', purpose: 'stepup', status: 'COMPLETED', sentTo: null, expiresAt: null });
 
     const replay = await rejection(t.auth.challenges.verify('u1', challenge.id, code));
     expect(replay).toBeInstanceOf(OtpError);
@@ -256,12 +260,17 @@ describe('auth.challenges', () => {
     expect(t.events.some((e) => e.type === 'user.locked' && e.userId === 'u1')).toBe(true);
   });
 
-  it('raises NotFoundError for an unknown challenge, a user without a device, and a device that is not active', async () => {
+  it('raises NotFoundError for an unknown challenge and a user without a device, ValidationError (deviceId) for a device that is not active', async () => {
     const t = createTestApp({ sink });
     expect(await rejection(t.auth.challenges.verify('u1', 'nonsense', '123456'))).toBeInstanceOf(NotFoundError);
     expect(await rejection(t.auth.challenges.start('u2'))).toBeInstanceOf(NotFoundError);
     const { device } = await t.auth.devices.create('u1', { email: HOME });
-    expect(await rejection(t.auth.challenges.start('u1', { deviceId: device.id }))).toBeInstanceOf(NotFoundError);
+    const after = sink.count();
+    // As the JSON API and the challenge page answer it: 400 VALIDATION_FAILED on deviceId, and nothing is sent.
+    const pending = await rejection(t.auth.challenges.start('u1', { deviceId: device.id }));
+    expect(pending).toBeInstanceOf(ValidationError);
+    expect(pending).toMatchObject({ code: 'VALIDATION_FAILED', field: 'deviceId', status: 400 });
+    expect(sink.count()).toBe(after);
     expect(await rejection(t.auth.challenges.start('u1', { deviceId: 'no-such-device' }))).toBeInstanceOf(NotFoundError);
   });
 

@@ -112,7 +112,7 @@ describe('the devices page', () => {
     const a = agent(t.app);
     await login(a, u.username, u.password);
     const after = sink.count();
-    const added = await submit(a, '/mfa/devices/add', '/mfa/devices/add', { email: u.email! });
+    const added = await submit(a, '/mfa/devices/add?type=email', '/mfa/devices/add', { email: u.email! });
     const mail = await sink.next(u.email!, { after });
     const done = await submit(a, added.headers.location!, added.headers.location!, { otp: /\b(\d{6})\b/.exec(mail.text)![1]! });
     expect(done.headers.location).toBe('/mfa/devices');

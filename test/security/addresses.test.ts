@@ -80,15 +80,15 @@ describe('pairing a user-chosen address', () => {
     expect((await answer(a, code)).status).toBe(303);
     const before = sink().count();
     for (const email of BAD_ADDRESSES) {
-      const res = await submit(a, '/mfa/devices/add', '/mfa/devices/add', { email });
+      const res = await submit(a, '/mfa/devices/add?type=email', '/mfa/devices/add', { email });
       expect(res.status, email).toBe(400);
       expect(res.text, email).toContain('Enter one email address');
     }
     // A nickname cannot carry a line break either.
-    const nick = await submit(a, '/mfa/devices/add', '/mfa/devices/add', { email: 'ok@example.test', nickname: 'a\r\nBcc: evil@evil.test' });
+    const nick = await submit(a, '/mfa/devices/add?type=email', '/mfa/devices/add', { email: 'ok@example.test', nickname: 'a\r\nBcc: evil@evil.test' });
     expect(nick.status).toBe(400);
     expect(sink().count()).toBe(before);
-    expect((await t.auth.devices.list('u1')).map((d) => d.email)).toEqual([alice.email]);
+    expect((await t.auth.devices.list('u1')).map((d) => d.label)).toEqual([alice.email]);
   });
 
   it('through the programmatic API: VALIDATION_FAILED, nothing is sent', async () => {

@@ -56,6 +56,7 @@ describe('CSRF on every POST under /mfa', () => {
       ].map(([path, body]) => ({ a: e, own: tokens.e, foreign: tokens.p, path: path as string, body: body as Record<string, string> })),
       ...[
         ['/mfa/devices/add', { email: 'thief@evil.test' }],
+        ['/mfa/devices/add', { type: 'email', email: 'thief@evil.test' }],
         [`/mfa/devices/${d2.id}/activate`, { otp: pairingCode }],
         [`/mfa/devices/${d2.id}/resend`, {}],
         [`/mfa/devices/${d3.id}/rename`, { nickname: 'pwned' }],
@@ -93,7 +94,7 @@ describe('CSRF on every POST under /mfa', () => {
     expect((await e.get('/plain')).status).toBe(401);
     expect((await p.get('/mfa/challenge')).status).toBe(200);
     const list = await t.auth.devices.list('u1');
-    expect(list.map((d) => [d.email, d.status, d.default, d.nickname]).sort()).toEqual([
+    expect(list.map((d) => [d.label, d.status, d.default, d.nickname]).sort()).toEqual([
       ['alice2@example.test', 'ACTIVATION_REQUIRED', false, null],
       ['alice3@example.test', 'ACTIVE', false, null],
       ['alice@example.test', 'ACTIVE', true, null],

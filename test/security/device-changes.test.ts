@@ -32,6 +32,10 @@ describe('adding or removing a method needs a recent MFA', () => {
     const addPage = await a.get('/mfa/devices/add');
     expect(addPage.status).toBe(303);
     expect(addPage.headers.location).toBe('/mfa/challenge');
+    // The email form itself (the choice of type=email) is refused the same way.
+    const emailForm = await a.get('/mfa/devices/add?type=email');
+    expect(emailForm.status).toBe(303);
+    expect(emailForm.headers.location).toBe('/mfa/challenge');
     const add = await a.post('/mfa/devices/add').type('form').send({ _mfa_csrf: token, email: 'new@example.test' });
     expect(add.status).toBe(303);
     expect(add.headers.location).toBe('/mfa/challenge');
@@ -42,7 +46,7 @@ describe('adding or removing a method needs a recent MFA', () => {
     expect(json.status).toBe(401);
     expect(json.body.code).toBe('MFA_REQUIRED');
 
-    expect((await t.auth.devices.list('u1')).map((d) => d.email).sort()).toEqual([alice.email, 'alice2@example.test'].sort());
+    expect((await t.auth.devices.list('u1')).map((d) => d.label).sort()).toEqual([alice.email, 'alice2@example.test'].sort());
     expect(sink().count()).toBe(before);
 
     // Step-up: a fresh code to the default device.
@@ -55,7 +59,7 @@ describe('adding or removing a method needs a recent MFA', () => {
 
     // Now adding works; the pairing goes to the new address, the notice to the existing ones.
     after = sink().count();
-    const added = await submit(a, '/mfa/devices/add', '/mfa/devices/add', { email: 'new@example.test' });
+    const added = await submit(a, '/mfa/devices/add?type=email', '/mfa/devices/add', { email: 'new@example.test' });
     expect(added.status).toBe(303);
     const pairing = codeOf((await sink().next('new@example.test', { after, subject: /confirm this email/ })).text);
     const activated = await submit(a, added.headers.location!, `${added.headers.location}`, { otp: pairing });
@@ -75,7 +79,7 @@ describe('adding or removing a method needs a recent MFA', () => {
       const notice = await sink().next(to, { after, subject: REMOVED });
       expect(notice.text).toContain('alice2@example.test');
     }
-    expect((await t.auth.devices.list('u1')).map((d) => d.email).sort()).toEqual([alice.email, 'new@example.test'].sort());
+    expect((await t.auth.devices.list('u1')).map((d) => d.label).sort()).toEqual([alice.email, 'new@example.test'].sort());
   });
 
   it('a user let in by a policy exception (no MFA this session) must answer a code before adding a method', async () => {
@@ -89,7 +93,7 @@ describe('adding or removing a method needs a recent MFA', () => {
     const add = await r.post('/mfa/devices/add').type('form').send({ _mfa_csrf: token, email: 'other@example.test' });
     expect(add.headers.location).toBe('/mfa/challenge');
     expect(sink().count()).toBe(before);
-    expect((await t.auth.devices.list('u3')).map((d) => d.email)).toEqual(['root@example.test']);
+    expect((await t.auth.devices.list('u3')).map((d) => d.label)).toEqual(['root@example.test']);
   });
 
   it('a sign-on left at the pairing step cannot add a method once the account has one (enrollAddress: any)', async () => {
@@ -119,7 +123,7 @@ describe('adding or removing a method needs a recent MFA', () => {
     expect(mailsTo(sink(), 'thief@evil.test', { after })).toEqual([]);
 
     expect((await x.get('/plain')).status).toBe(401);
-    expect((await t.auth.devices.list('u1')).filter((d) => d.email === 'thief@evil.test' && d.status === 'ACTIVE')).toEqual([]);
+    expect((await t.auth.devices.list('u1')).filter((d) => d.label === 'thief@evil.test' && d.status === 'ACTIVE')).toEqual([]);
   });
 
   it('a code sent to a method that is then removed no longer signs on', async () => {
@@ -136,7 +140,7 @@ describe('adding or removing a method needs a recent MFA', () => {
     const stolen = await startSignOn(x, sink(), alice);
     // ...alice removes that method (her MFA is recent)...
     expect((await submit(a, '/mfa/devices', `/mfa/devices/${d1.id}/remove`)).headers.location).toBe('/mfa/devices');
-    expect((await t.auth.devices.list('u1')).map((d) => d.email)).toEqual(['alice2@example.test']);
+    expect((await t.auth.devices.list('u1')).map((d) => d.label)).toEqual(['alice2@example.test']);
     // ...and the code already sent to it must not sign on any more.
     await answer(x, stolen.code);
     expect((await x.get('/plain')).status).toBe(401);

@@ -163,7 +163,7 @@ describe('the mail transport fails', () => {
     state.down = true;
     await expect(t.auth.challenges.start('u1')).rejects.toMatchObject({ code: 'DELIVERY_FAILED', status: 503 });
     await expect(t.auth.devices.create('u1', { email: 'second@example.test' })).rejects.toMatchObject({ code: 'DELIVERY_FAILED' });
-    expect((await t.auth.devices.list('u1')).map((d) => d.email)).toEqual(['alice@example.test']);
+    expect((await t.auth.devices.list('u1')).map((d) => d.label)).toEqual(['alice@example.test']);
     const users = (t.auth.store as any).users as Map<string, { challenges: Map<string, unknown> }>;
     expect([...users.get('u1')!.challenges.values()]).toEqual([]);
   });

@@ -408,9 +408,14 @@ describe('a code answers only its own user and purpose', () => {
     expect((await rejection(t.auth.devices.activate('u1', device.id, signOn.code))).code).toBe('INVALID_OTP');
     expect((await t.auth.devices.get('u1', device.id)).status).toBe('ACTIVATION_REQUIRED');
 
-    // The HMAC binds the purpose: the pairing challenge answered as a step-up, with its own right code, fails.
-    expect((await rejection(t.auth.challenges.verify('u1', publicId('u1', challenge.id), pairing))).code).toBe('INVALID_OTP');
-    // And so does the sign-on challenge (its id read from the store) answered through the API.
+    // The pairing challenge answered as a step-up, with its own right code, fails: its device is not active yet,
+    // so it is refused (OTP_EXPIRED, key OTP_EXPIRED.device) before the code is compared, and nothing is spent.
+    const asStepUp = await rejection(t.auth.challenges.verify('u1', publicId('u1', challenge!.id), pairing));
+    expect(asStepUp).toMatchObject({ code: 'OTP_EXPIRED', key: 'OTP_EXPIRED.device' });
+    expect((await a.get('/plain')).status).toBe(401);
+    expect(t.events.some((e) => e.type === 'signon.completed')).toBe(false);
+    // The HMAC binds the purpose: the sign-on challenge (its id read from the store), of an active device,
+    // answered through the API with its own right code, fails.
     const users = (t.auth.store as any).users as Map<string, { challenges: Map<string, { record: { purpose: string } }> }>;
     const signOnId = [...users.get('u1')!.challenges].find(([, e]) => e.record.purpose === 'signon')![0];
     expect((await rejection(t.auth.challenges.verify('u1', publicId('u1', signOnId), signOn.code))).code).toBe('INVALID_OTP');

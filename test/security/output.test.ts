@@ -85,8 +85,8 @@ describe('escaped output and a strict CSP on every page', () => {
     expectEscaped(list.text, 'devices');
     expect(list.text.match(/&lt;script&gt;alert\(&#34;x&#34;\)&lt;\/script&gt;/g)!.length).toBeGreaterThanOrEqual(6);
 
-    // Adding an address that is markup: refused, and the value echoed back escaped.
-    const add = await submit(p, '/mfa/devices/add', '/mfa/devices/add', { email: EVIL_ADDRESS, nickname: EVIL_NICK });
+    // Adding an address that is markup (posted as the email form does, with its type): refused, and the value echoed back escaped.
+    const add = await submit(p, '/mfa/devices/add?type=email', '/mfa/devices/add', { type: 'email', email: EVIL_ADDRESS, nickname: EVIL_NICK });
     expect(add.status).toBe(400);
     expectStrictPage(add, 'device-add with an error');
     expectEscaped(add.text, 'device-add with an error');
@@ -94,10 +94,13 @@ describe('escaped output and a strict CSP on every page', () => {
 
     const addPage = await p.get('/mfa/devices/add');
     expectStrictPage(addPage, 'device-add');
+    const emailPage = await p.get('/mfa/devices/add?type=email');
+    expect(emailPage.status).toBe(200);
+    expectStrictPage(emailPage, 'device-add (email)');
 
     // Pairing page of a new address (nickname with markup).
     const after = sink().count();
-    const added = await submit(p, '/mfa/devices/add', '/mfa/devices/add', { email: 'alice3@example.test', nickname: EVIL_NICK });
+    const added = await submit(p, '/mfa/devices/add?type=email', '/mfa/devices/add', { email: 'alice3@example.test', nickname: EVIL_NICK });
     expect(added.status).toBe(303);
     await sink().next('alice3@example.test', { after });
     const activate = await p.get(added.headers.location!);

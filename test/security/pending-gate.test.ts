@@ -28,7 +28,7 @@ async function expectNothingReachable(a: Agent, t: TestApp, stage: 'challenge' |
   expect((await a.get('/plain')).status).toBe(401);
   expect((await a.get('/')).text).toBe('home, signed out');
 
-  for (const path of ['/account', '/payees', '/mfa/devices', '/mfa/devices/add', '/mfa/devices/some-id/activate']) {
+  for (const path of ['/account', '/payees', '/mfa/devices', '/mfa/devices/add', '/mfa/devices/add?type=email', '/mfa/devices/some-id/activate']) {
     const res = await a.get(path);
     expect(res.status, path).toBe(303);
     expect(res.headers.location, path).toBe(where);

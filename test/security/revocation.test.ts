@@ -10,6 +10,7 @@ import { agent, codeOf, createTestApp, enrollAndSignOn, login, submit, type Agen
 import { adminWithFreshMfa } from '../api/support.js';
 import { call } from '../api/openapi.js';
 import { pairDevice, useSink } from './support.js';
+import { alertOf } from '../flows/support.js';
 
 const sink = useSink();
 const ADMIN = { admin: (req: { user?: { admin?: boolean } }) => req.user?.admin === true };
@@ -101,8 +102,12 @@ describe('a blocked device gets no codes at all (failed before: "send a new code
     const before = sink().count();
     const resend = await submit(a, '/mfa/challenge', '/mfa/challenge/resend');
     expect(resend.status).toBe(400);
+    // Choosing the blocked device to send to: refused as a field of the form, the challenge page shown again.
     const send = await submit(a, '/mfa/challenge', '/mfa/challenge/send', { deviceId: device.id });
-    expect(send.status).toBe(404);
+    expect(send.status).toBe(400);
+    expect(send.type).toBe('text/html');
+    expect(send.text).toContain('<h1>Enter your code</h1>');
+    expect(alertOf(send.text)).toBe('This method cannot receive codes right now.');
     await new Promise((r) => setTimeout(r, 100));
     expect(sink().received.slice(before).filter((m) => m.to.includes(alice.email!))).toEqual([]);
 

@@ -56,8 +56,8 @@ describe('resolveOptions: misspelt keys', () => {
 
 describe('resolveOptions: values', () => {
   it('accepts otpLength 6 to 10 and refuses anything else', () => {
-    expect(resolve({ methods: { email: { otpLength: 6 } } }).emailMethod.otpLength).toBe(6);
-    expect(resolve({ methods: { email: { otpLength: 10 } } }).emailMethod.otpLength).toBe(10);
+    expect(resolve({ methods: { email: { otpLength: 6 } } }).methods.email.otpLength).toBe(6);
+    expect(resolve({ methods: { email: { otpLength: 10 } } }).methods.email.otpLength).toBe(10);
     for (const otpLength of [5, 11, 0, 6.5, '8', -6]) {
       expect(messageOf(() => resolve({ methods: { email: { otpLength } } }))).toContain('methods.email.otpLength must be a whole number from 6 to 10');
     }
@@ -77,8 +77,8 @@ describe('resolveOptions: values', () => {
   it('accepts durations as milliseconds or strings', () => {
     const resolved = resolve({ recentMfa: '2m', methods: { email: { otpLifetime: 90_000, resendCooldown: '1.5s' } }, policy: { skipWithin: '7d' } });
     expect(resolved.recentMfaMs).toBe(120_000);
-    expect(resolved.emailMethod.otpLifetimeMs).toBe(90_000);
-    expect(resolved.emailMethod.resendCooldownMs).toBe(1500);
+    expect(resolved.methods.email.otpLifetimeMs).toBe(90_000);
+    expect(resolved.methods.email.resendCooldownMs).toBe(1500);
     expect(resolved.policies.get('default')!.skipWithinMs).toBe(7 * 86_400_000);
   });
 
@@ -147,7 +147,7 @@ describe('resolveOptions: values', () => {
     expect(messageOf(() => resolve({ basePath: 'mfa' }))).toContain('basePath must be a path');
     expect(messageOf(() => resolve({ successRedirect: '//evil.test' }))).toContain('successRedirect must be a path');
     expect(messageOf(() => resolve({ policy: { noDevice: 'allow' } }))).toContain("policy.noDevice must be one of 'enroll', 'deny', 'bypass'");
-    expect(messageOf(() => resolve({ policy: { methods: ['sms'] } }))).toContain("the only method so far is 'email'");
+    expect(messageOf(() => resolve({ policy: { methods: ['sms'] } }))).toContain("policy.methods must be a non-empty array of permitted methods, of 'email', 'totp', 'recovery'.");
     expect(messageOf(() => resolve({ policies: { default: {} } }))).toContain('policies.default is reserved');
     expect(messageOf(() => resolve({ logger: { info() {} } }))).toContain('logger must have info, warn and error');
   });
@@ -156,12 +156,21 @@ describe('resolveOptions: values', () => {
 describe('resolveOptions: defaults (the README table)', () => {
   it('has the documented defaults', () => {
     const resolved = resolve({});
-    expect(resolved.emailMethod).toEqual({
+    expect(resolved.methods.email).toEqual({
+      enabled: true,
+      pairingDisabled: false,
+      nickname: true,
+      codeLength: 6,
       otpLength: 6,
       otpLifetimeMs: 10 * 60_000,
       attemptsPerCode: 3,
       resendCooldownMs: 30_000,
+    });
+    expect(resolved.methods.totp).toEqual({
+      enabled: true,
+      pairingDisabled: false,
       nickname: true,
+      codeLength: 6,
     });
     expect(resolved.limits).toEqual({
       lockAfter: 10,
@@ -183,7 +192,7 @@ describe('resolveOptions: defaults (the README table)', () => {
     expect([...resolved.policies.keys()]).toEqual(['default']);
     expect(resolved.policies.get('default')).toMatchObject({
       name: 'default',
-      methods: ['email'],
+      methods: ['email', 'totp', 'recovery'],
       skipWithinMs: false,
       noDevice: 'enroll',
       enrollAddress: 'profile',
@@ -193,7 +202,7 @@ describe('resolveOptions: defaults (the README table)', () => {
 
   it('keeps the defaults of the keys a partial methods.email leaves out', () => {
     const resolved = resolve({ methods: { email: { otpLength: 8 } } });
-    expect(resolved.emailMethod).toMatchObject({ otpLength: 8, otpLifetimeMs: 600_000, resendCooldownMs: 30_000 });
+    expect(resolved.methods.email).toMatchObject({ otpLength: 8, codeLength: 8, otpLifetimeMs: 600_000, resendCooldownMs: 30_000 });
     expect(resolveOptions({ limits: { sendLimit: 9 } }, DEVELOPMENT).limits).toMatchObject({ sendLimit: 9, maxDevices: 5, lockAfter: 10 });
   });
 });

@@ -117,7 +117,8 @@ export function deviceRoutes<User>(deps: HttpDeps<User>, router: Router): void {
     res.redirect(303, `${base}/devices/${encodeURIComponent(device.id)}/activate`);
   }, (req, res, error) => {
     const body = req.body as Record<string, unknown>;
-    showAdd(req, res, { type: body.type, email: body.email, nickname: body.nickname }, error);
+    // A form with no type is the first method's, as devices.create() took it.
+    showAdd(req, res, { type: body.type ?? methods.pairableTypes()[0], email: body.email, nickname: body.nickname }, error);
   }));
 
   router.get('/devices/:id/activate', handle(deps, (req, res) => showActivate(req, res, id(req))));
