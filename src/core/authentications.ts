@@ -83,6 +83,7 @@ export class Authentications {
   ): Promise<{ device: DeviceRecord; amr: string[] }> {
     const ended = () => new NotFoundError('No such authentication.');
     let deviceId = target.deviceId;
+    // A stored code challenge names its device; a ceremony (a passkey's) is none, and comes with its device.
     if (target.challengeId !== undefined) {
       const challenge = await this.store.getChallenge(userId, target.challengeId);
       // A challenge that is gone is the code's business (expired, used): the method says so. One of another device is none of this answer's.

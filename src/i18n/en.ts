@@ -63,6 +63,7 @@ export const en = {
   'fido2.needsScript': 'Passkeys need JavaScript in this browser. Turn it on, or use another method.',
 
   'challenge.title': 'Enter your code',
+  'challenge.confirmTitle': 'Confirm it is you',
   'challenge.sent': 'We sent a {length}-digit code to {device}. Enter it below.',
   'challenge.willSend': 'We will send a one-time code to {device}.',
   'challenge.others': 'Use another method',

@@ -59,6 +59,7 @@ export const fr: Messages = {
   'fido2.failed': 'La clé d’accès n’a pas répondu. Réessayez, ou utilisez une autre méthode.',
   'fido2.needsScript': 'Les clés d’accès demandent JavaScript dans ce navigateur. Activez-le, ou utilisez une autre méthode.',
 
+  'challenge.confirmTitle': 'Confirmez votre identité',
   'challenge.title': 'Saisissez votre code',
   'challenge.sent': 'Nous avons envoyé un code à {length} chiffres à {device}. Saisissez-le ci-dessous.',
   'challenge.willSend': 'Nous allons envoyer un code à usage unique à {device}.',

@@ -48,7 +48,8 @@ export function challengeRoutes<User>(deps: HttpDeps<User>, flow: SignOnFlow<Use
       res,
       'challenge',
       {
-        title: current.purpose === 'stepup' ? 'stepup.title' : 'challenge.title',
+        // A passkey has no code to enter.
+        title: current.purpose === 'stepup' ? 'stepup.title' : device?.ceremony ? 'challenge.confirmTitle' : 'challenge.title',
         purpose: current.purpose,
         // None yet: deviceSelection 'prompt' lets the user choose first.
         device: device ?? null,

@@ -18,6 +18,13 @@ import type { ResolvedFido2Method } from './options.js';
 
 export const FIDO2 = 'fido2';
 
+/**
+ * The session a ceremony belongs to. The app's own code (auth.challenges)
+ * has none: its ceremonies are bound to no session, and so answer in none
+ * of the library's routes, which always have one.
+ */
+const bindingOf = (context: RequestContext) => context.binding?.() ?? '';
+
 const ENDED = () => new OtpError('OTP_EXPIRED', 'This passkey request has ended. Try again.', undefined, 'passkey');
 const REFUSED = () => new OtpError('INVALID_OTP', 'This passkey was not accepted. Try again, or use another method.', undefined, 'passkey');
 
@@ -54,18 +61,17 @@ export function fido2Method(settings: ResolvedFido2Method, services: MethodServi
   const userHandle = (userId: string) => new Uint8Array(createHmac('sha256', services.secret).update(`webauthn user\0${userId}`).digest());
 
   async function begin(userId: string, deviceId: string, purpose: ChallengePurpose, challenge: string, context: RequestContext): Promise<string> {
-    if (!context.binding) throw new TypeError('express-mfa: a WebAuthn ceremony needs the request\'s session (context.binding).');
     const id = randomUUID();
     const at = now();
-    await store.saveCeremony({ id, userId, deviceId, purpose, challenge, binding: context.binding(), createdAt: at, expiresAt: at + settings.timeoutMs }, settings.timeoutMs);
+    await store.saveCeremony({ id, userId, deviceId, purpose, challenge, binding: bindingOf(context), createdAt: at, expiresAt: at + settings.timeoutMs }, settings.timeoutMs);
     return id;
   }
 
   /** The ceremony, taken once; refused unless it is this device's, of this purpose, in this session. */
   async function take(device: DeviceRecord, challengeId: string | undefined, purpose: ChallengePurpose, context: RequestContext) {
-    if (challengeId === undefined || !context.binding) throw ENDED();
+    if (challengeId === undefined) throw ENDED();
     const ceremony = await store.takeCeremony(device.userId, challengeId, now());
-    if (!ceremony || ceremony.deviceId !== device.id || ceremony.purpose !== purpose || ceremony.binding !== context.binding()) throw ENDED();
+    if (!ceremony || ceremony.deviceId !== device.id || ceremony.purpose !== purpose || ceremony.binding !== bindingOf(context)) throw ENDED();
     return ceremony;
   }
 
