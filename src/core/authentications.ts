@@ -81,15 +81,11 @@ export class Authentications {
     permitted: Permitted,
     context: RequestContext = {},
   ): Promise<{ device: DeviceRecord; amr: string[] }> {
-    const ended = () => new NotFoundError('No such authentication.');
     let deviceId = target.deviceId;
-    // A stored code challenge names its device; a ceremony (a passkey's) is none, and comes with its device.
-    if (target.challengeId !== undefined) {
-      const challenge = await this.store.getChallenge(userId, target.challengeId);
-      // A challenge that is gone is the code's business (expired, used): the method says so. One of another device is none of this answer's.
-      if (challenge && deviceId !== undefined && challenge.deviceId !== deviceId) throw ended();
-      deviceId ??= challenge?.deviceId;
-    }
+    // An id that names no device: the stored challenge does. (One that names both is checked by the method, which
+    // refuses a challenge of another device, without a read of its own.) A challenge that is gone is the method's
+    // business (expired, used): it says so.
+    if (target.challengeId !== undefined && deviceId === undefined) deviceId = (await this.store.getChallenge(userId, target.challengeId))?.deviceId;
     // Only a stored challenge can be gone without naming its device: expired or used, as the code store says of one.
     if (deviceId === undefined) throw new OtpError('OTP_EXPIRED', 'This code has expired or was already used. Send a new code.');
     const device = await this.store.getDevice(userId, deviceId);

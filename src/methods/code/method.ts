@@ -1,4 +1,4 @@
-import { OtpError } from '../../core/errors.js';
+import { NotFoundError, OtpError } from '../../core/errors.js';
 import type { AuthenticationMethod, Prompt } from '../method.js';
 import type { CodeChallenges } from './challenges.js';
 
@@ -19,7 +19,9 @@ export function codeMethodSteps(challenges: CodeChallenges): Pick<Authentication
     cancel: (userId, challengeId) => challenges.cancel(userId, challengeId),
     async answer(device, prompt, input, purpose, context) {
       if (prompt.challengeId === undefined) throw new OtpError('OTP_EXPIRED', 'This code has expired or was already used. Send a new code.');
-      await challenges.verify(device.userId, prompt.challengeId, input, purpose, context, device.id);
+      const answered = await challenges.verify(device.userId, prompt.challengeId, input, purpose, context, device.id);
+      // A challenge id paired with another device's (a forged API id): the code is spent, and answers nothing.
+      if (answered.deviceId !== device.id) throw new NotFoundError('No such authentication.');
     },
   };
 }
