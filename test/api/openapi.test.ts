@@ -24,6 +24,7 @@ import {
   type Method,
 } from './openapi.js';
 import { addressOf, adminWithFreshMfa, appWith, deviceIdOf, freshUser } from './support.js';
+import { SoftAuthenticator } from '../helpers/webauthn.js';
 
 let sink: SmtpSink;
 let t: TestApp;
@@ -33,7 +34,8 @@ beforeAll(async () => {
   t = appWith(sink, {
     admin: (req) => req.user?.admin === true,
     policy: { skip: (u) => u.admin === true, deviceSelection: 'prompt' },
-    methods: { email: { resendCooldown: 0 } },
+    // Named, as in production: each supertest request reaches a new port.
+    methods: { email: { resendCooldown: 0 }, fido2: { rpId: 'app.test', origins: ['https://app.test'] } },
   });
   root = await adminWithFreshMfa(t, sink);
 });
@@ -136,6 +138,19 @@ describe('a tour of every operation', () => {
     expect((await send(a, 'post', '/authentications/{id}/otp', { id: started.res.body.id }, { otp: started.code })).status).toBe(200);
 
     expect((await send(a, 'delete', '/devices/{id}', { id })).status).toBe(204);
+  });
+
+  it('a passkey: the creation options, the attestation, an assertion', async () => {
+    const { a } = await freshUser(t, sink);
+    const authenticator = new SoftAuthenticator();
+    const created = await send(a, 'post', '/devices', {}, { type: 'fido2', nickname: 'Laptop' });
+    expect(created.status, created.text).toBe(201);
+    const attestation = authenticator.register(created.body.publicKeyCredentialCreationOptions, 'https://app.test');
+    expect((await send(a, 'post', '/devices/{id}/activate', { id: created.body.id }, { attestation })).status).toBe(200);
+    const started = await send(a, 'post', '/authentications', {}, { deviceId: created.body.id });
+    expect(started.body.status).toBe('ASSERTION_REQUIRED');
+    const assertion = authenticator.authenticate(started.body.publicKeyCredentialRequestOptions, 'https://app.test');
+    expect((await send(a, 'post', '/authentications/{id}/assertion', { id: started.body.id }, { assertion })).status).toBe(200);
   });
 
   it('resending the user\'s own pairing code', async () => {

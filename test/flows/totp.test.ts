@@ -299,11 +299,11 @@ describe('the device authentication policy of the app method', () => {
     await login(a, u.username, u.password);
     expect((await submit(a, '/mfa/challenge', '/mfa/challenge', { otp: totpCode(key, Date.now()) })).status).toBe(303);
     expect(await isSignedOn(a)).toBe(true);
-    // Only email is left to add: its form comes at once, and a POST for an app is refused.
+    // The app is no longer offered, and a POST for one is refused.
     const add = await a.get('/mfa/devices/add');
-    expect(add.text).toContain('name="email"');
+    expect(add.text).toContain('href="/mfa/devices/add?type=email"');
     expect(add.text).not.toContain('type=totp');
-    const refused = await submit(a, '/mfa/devices/add', '/mfa/devices/add', { type: 'totp' });
+    const refused = await submit(a, '/mfa/devices/add?type=email', '/mfa/devices/add', { type: 'totp' });
     expect(refused.status).toBe(400);
     expect((await closed.auth.devices.list(u.id)).filter((d) => d.type === 'totp')).toHaveLength(1);
   });

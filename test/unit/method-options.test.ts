@@ -26,7 +26,11 @@ describe('methods', () => {
       otpLength: 6, otpLifetimeMs: 600_000, attemptsPerCode: 3, resendCooldownMs: 30_000,
     });
     expect(methods.totp).toEqual({ enabled: true, pairingDisabled: false, nickname: true, codeLength: 6 });
-    expect(policies.get('default')!.methods).toEqual(['email', 'totp', 'recovery']);
+    expect(methods.fido2).toEqual({
+      enabled: true, pairingDisabled: false, nickname: true, codeLength: 0,
+      userVerification: 'preferred', residentKey: 'preferred', attestation: 'none', timeoutMs: 300_000,
+    });
+    expect(policies.get('default')!.methods).toEqual(['email', 'totp', 'fido2', 'recovery']);
   });
 
   it('takes enabled, pairingDisabled, nickname and an issuer', () => {
@@ -36,7 +40,7 @@ describe('methods', () => {
   });
 
   it('refuses what it cannot use, saying what to write', () => {
-    expect(messageOf(() => resolve({ methods: { sms: {} } }))).toContain('Known options: email, totp');
+    expect(messageOf(() => resolve({ methods: { sms: {} } }))).toContain('Known options: email, totp, fido2');
     expect(messageOf(() => resolve({ methods: { totp: { period: 60 } } }))).toContain('unknown option methods.totp.period');
     expect(messageOf(() => resolve({ methods: { totp: { issuer: 'Acme:Corp' } } }))).toContain("without ':'");
     expect(messageOf(() => resolve({ methods: { totp: { enabled: 'no' } } }))).toContain('methods.totp.enabled must be true or false');
@@ -45,10 +49,23 @@ describe('methods', () => {
   });
 });
 
+describe('methods.fido2', () => {
+  it('takes an RP ID and origins on it, and refuses what a browser would refuse', () => {
+    const { fido2 } = resolve({ methods: { fido2: { rpId: 'acme.test', origins: ['https://acme.test', 'https://app.acme.test:8443'], rpName: 'Acme', userVerification: 'required' } } }).methods;
+    expect(fido2).toMatchObject({ rpId: 'acme.test', origins: ['https://acme.test', 'https://app.acme.test:8443'], rpName: 'Acme', userVerification: 'required' });
+    expect(messageOf(() => resolve({ methods: { fido2: { rpId: 'https://acme.test' } } }))).toContain("your site's domain");
+    expect(messageOf(() => resolve({ methods: { fido2: { rpId: 'acme.test', origins: ['https://evil.test'] } } }))).toContain('is not on methods.fido2.rpId acme.test');
+    expect(messageOf(() => resolve({ methods: { fido2: { origins: ['http://acme.test'] } } }))).toContain('http only for localhost');
+    expect(messageOf(() => resolve({ methods: { fido2: { origins: ['https://acme.test/login'] } } }))).toContain('is not an origin');
+    expect(messageOf(() => resolve({ methods: { fido2: { origins: [] } } }))).toContain('non-empty array');
+    expect(messageOf(() => resolve({ methods: { fido2: { userVerification: 'always' } } }))).toContain('methods.fido2.userVerification');
+  });
+});
+
 describe("a policy's methods", () => {
   it('names methods and recovery codes only', () => {
     expect(resolve({ policy: { methods: ['totp', 'recovery', 'totp'] } }).policies.get('default')!.methods).toEqual(['totp', 'recovery']);
-    expect(messageOf(() => resolve({ policy: { methods: ['sms'] } }))).toContain("of 'email', 'totp', 'recovery'");
+    expect(messageOf(() => resolve({ policy: { methods: ['sms'] } }))).toContain("of 'email', 'totp', 'fido2', 'recovery'");
     expect(messageOf(() => resolve({ policy: { methods: [] } }))).toContain('non-empty array');
   });
 
