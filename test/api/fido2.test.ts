@@ -181,4 +181,16 @@ describe('answering with a passkey', () => {
     expectError(await call(bob.a, 'post', '/authentications/{id}/assertion', { id: third.body.id }, { assertion }), 404, 'NOT_FOUND');
     expect((await call(alice.a, 'post', '/authentications/{id}/assertion', { id: third.body.id }, { assertion })).status).toBe(200);
   });
+
+  it('an assertion signed for another RP ID is refused, even from an allowed origin', async () => {
+    const { u, id, authenticator } = await userWithPasskey();
+    // A second site on the same store whose RP ID is a subdomain: the key was made for app.test.
+    const login = appWith(sink, { store: t.auth.store, methods: { fido2: { rpId: 'login.app.test', origins: ['https://login.app.test'] } } });
+    const started = await login.auth.challenges.start(u.id, { deviceId: id });
+    const assertion = authenticator.authenticate({ ...(started.options as object), rpId: RP_ID } as never, 'https://login.app.test');
+    await expect(login.auth.challenges.verify(u.id, started.id, JSON.stringify(assertion))).rejects.toMatchObject({ code: 'INVALID_OTP' });
+    // The same key answers its own relying party.
+    const own = await t.auth.challenges.start(u.id, { deviceId: id });
+    await expect(t.auth.challenges.verify(u.id, own.id, JSON.stringify(authenticator.authenticate(own.options as never, ORIGIN)))).resolves.toMatchObject({ status: 'COMPLETED' });
+  });
 });
