@@ -6,5 +6,7 @@ export default defineConfig({
     testTimeout: 20_000,
     hookTimeout: 30_000,
     pool: 'forks',
+    // Two at a time on two cores: most files wait on sockets (SMTP, Redis, a browser) more than they compute.
+    maxWorkers: 2,
   },
 });
