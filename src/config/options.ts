@@ -9,6 +9,7 @@ export type { NoDeviceAction } from './resolved.js';
 export type { MethodsOptions, MethodType } from '../methods/registry.js';
 export type { EmailMethodOptions } from '../methods/email/options.js';
 export type { TotpMethodOptions } from '../methods/totp/options.js';
+export type { PhoneMessage, PhoneMethodOptions, PhoneSender } from '../methods/phone/options.js';
 
 export interface SignOnPolicyOptions<User = any, Req = any> {
   /** Methods a user may answer with, recovery codes included ('recovery'). Default: every method that is on, and recovery codes. */

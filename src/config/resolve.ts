@@ -29,8 +29,11 @@ function resolvePolicy<User>(name: string, where: string, value: unknown, settin
   if (!Array.isArray(methods) || methods.length === 0 || methods.some((m) => !PERMITTABLE.includes(m))) {
     fail(`${where}.methods must be a non-empty array of permitted methods, of ${known}.`);
   }
-  const off = (methods as string[]).find((m) => (settings as unknown as Record<string, { enabled: boolean } | undefined>)[m]?.enabled === false);
-  if (value.methods !== undefined && off) fail(`${where}.methods permits '${off}', which methods.${off}.enabled turns off: remove one or the other.`);
+  const byType = settings as unknown as Record<string, { enabled: boolean; offHint?: string } | undefined>;
+  const off = (methods as string[]).find((m) => byType[m]?.enabled === false);
+  if (value.methods !== undefined && off) {
+    fail(`${where}.methods permits '${off}', which ${byType[off]?.offHint ?? `methods.${off}.enabled turns off`}: ${byType[off]?.offHint ? `give it, or remove '${off}'` : 'remove one or the other'}.`);
+  }
   if (value.skip !== undefined && typeof value.skip !== 'function') fail(`${where}.skip must be a function (user, req) => boolean.`);
   return {
     name,

@@ -33,6 +33,8 @@ export interface CreateDeviceInput {
   type?: string;
   /** An email device's address. */
   email?: unknown;
+  /** A phone device's number. */
+  phone?: unknown;
   nickname?: unknown;
   /** How an authenticator app names the account (the user's address, say). Default: the user id. */
   account?: string;

@@ -25,6 +25,8 @@ export interface MethodSettings {
   nickname: boolean;
   /** Digits of the codes the method's devices answer with. */
   codeLength: number;
+  /** Why a method is off when it is not the app's `enabled: false` (SMS without a `send`), for start-up messages. */
+  offHint?: string;
 }
 
 /** How a device is shown. */

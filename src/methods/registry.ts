@@ -8,6 +8,8 @@ import { RECOVERY } from './recovery/codes.js';
 import type { MethodServices } from './services.js';
 import { fido2Method } from './fido2/method.js';
 import { resolveFido2Method, type Fido2MethodOptions, type ResolvedFido2Method } from './fido2/options.js';
+import { smsMethod, voiceMethod } from './phone/method.js';
+import { resolveSmsMethod, resolveVoiceMethod, type PhoneMethodOptions, type ResolvedPhoneMethod } from './phone/options.js';
 import { totpMethod } from './totp/method.js';
 import { resolveTotpMethod, type ResolvedTotpMethod, type TotpMethodOptions } from './totp/options.js';
 
@@ -16,6 +18,10 @@ export interface MethodsOptions {
   email?: EmailMethodOptions;
   totp?: TotpMethodOptions;
   fido2?: Fido2MethodOptions;
+  /** Codes by text message, through the app's `send`. Off without one. */
+  sms?: PhoneMethodOptions;
+  /** Codes read out by a phone call, through the app's `send`. Off without one. */
+  voice?: PhoneMethodOptions;
 }
 
 /** What a sign-on policy's `methods` names: a method, or recovery codes. */
@@ -25,6 +31,8 @@ export interface ResolvedMethods {
   email: ResolvedEmailMethod;
   totp: ResolvedTotpMethod;
   fido2: ResolvedFido2Method;
+  sms: ResolvedPhoneMethod;
+  voice: ResolvedPhoneMethod;
 }
 
 /** Every method the library ships, in the order pages offer them: one line each. */
@@ -32,13 +40,21 @@ const METHODS = {
   email: { resolve: resolveEmailMethod, create: emailMethod },
   totp: { resolve: resolveTotpMethod, create: totpMethod },
   fido2: { resolve: resolveFido2Method, create: fido2Method },
+  sms: { resolve: resolveSmsMethod, create: smsMethod },
+  voice: { resolve: resolveVoiceMethod, create: voiceMethod },
 } as const;
 
 export function resolveMethods(given: unknown): ResolvedMethods {
   if (given !== undefined && !isObject(given)) fail(`methods must be an object: { ${Object.keys(METHODS).join(': {…}, ')}: {…} }.`);
   const value = given ?? {};
   checkKeys('methods.', value, Object.keys(METHODS));
-  return { email: METHODS.email.resolve(value.email), totp: METHODS.totp.resolve(value.totp), fido2: METHODS.fido2.resolve(value.fido2) };
+  return {
+    email: METHODS.email.resolve(value.email),
+    totp: METHODS.totp.resolve(value.totp),
+    fido2: METHODS.fido2.resolve(value.fido2),
+    sms: METHODS.sms.resolve(value.sms),
+    voice: METHODS.voice.resolve(value.voice),
+  };
 }
 
 /** What a policy's `methods` may name: every method, and recovery codes (a fallback, not a device). */
@@ -57,6 +73,8 @@ export class MethodRegistry {
       METHODS.email.create(settings.email, services),
       METHODS.totp.create(settings.totp, services),
       METHODS.fido2.create(settings.fido2, services),
+      METHODS.sms.create(settings.sms, services),
+      METHODS.voice.create(settings.voice, services),
     ]);
   }
 
@@ -91,6 +109,11 @@ export class MethodRegistry {
 
   pairableTypes(): string[] {
     return this.enabled().filter((m) => !m.settings.pairingDisabled).map((m) => m.type);
+  }
+
+  /** What adding a device of any method on reads beyond `type` and `nickname` (`email`, `phone`). */
+  createFields(): string[] {
+    return [...new Set(this.enabled().flatMap((m) => Object.keys(m.api.create)))];
   }
 
   enabled(): AuthenticationMethod[] {

@@ -30,7 +30,14 @@ describe('methods', () => {
       enabled: true, pairingDisabled: false, nickname: true, codeLength: 0,
       userVerification: 'preferred', residentKey: 'preferred', attestation: 'none', timeoutMs: 300_000,
     });
-    expect(policies.get('default')!.methods).toEqual(['email', 'totp', 'fido2', 'recovery']);
+    // Off without a gateway to send through, and an off method is never offered: permitted by default all the same.
+    for (const type of ['sms', 'voice'] as const) {
+      expect(methods[type]).toEqual({
+        enabled: false, pairingDisabled: false, nickname: true, codeLength: 6, offHint: `needs methods.${type}.send to be on`,
+        otpLength: 6, otpLifetimeMs: 600_000, attemptsPerCode: 3, resendCooldownMs: 30_000,
+      });
+    }
+    expect(policies.get('default')!.methods).toEqual(['email', 'totp', 'fido2', 'sms', 'voice', 'recovery']);
   });
 
   it('takes enabled, pairingDisabled, nickname and an issuer', () => {
@@ -40,7 +47,7 @@ describe('methods', () => {
   });
 
   it('refuses what it cannot use, saying what to write', () => {
-    expect(messageOf(() => resolve({ methods: { sms: {} } }))).toContain('Known options: email, totp, fido2');
+    expect(messageOf(() => resolve({ methods: { pager: {} } }))).toContain('Known options: email, totp, fido2, sms, voice');
     expect(messageOf(() => resolve({ methods: { totp: { period: 60 } } }))).toContain('unknown option methods.totp.period');
     expect(messageOf(() => resolve({ methods: { totp: { issuer: 'Acme:Corp' } } }))).toContain("without ':'");
     expect(messageOf(() => resolve({ methods: { totp: { enabled: 'no' } } }))).toContain('methods.totp.enabled must be true or false');
@@ -65,12 +72,16 @@ describe('methods.fido2', () => {
 describe("a policy's methods", () => {
   it('names methods and recovery codes only', () => {
     expect(resolve({ policy: { methods: ['totp', 'recovery', 'totp'] } }).policies.get('default')!.methods).toEqual(['totp', 'recovery']);
-    expect(messageOf(() => resolve({ policy: { methods: ['sms'] } }))).toContain("of 'email', 'totp', 'fido2', 'recovery'");
+    expect(messageOf(() => resolve({ policy: { methods: ['pager'] } }))).toContain("of 'email', 'totp', 'fido2', 'sms', 'voice', 'recovery'");
     expect(messageOf(() => resolve({ policy: { methods: [] } }))).toContain('non-empty array');
   });
 
   it('refuses to permit a method that is off', () => {
     expect(messageOf(() => resolve({ methods: { totp: { enabled: false } }, policies: { apps: { methods: ['totp'] } } })))
       .toContain("policies.apps.methods permits 'totp', which methods.totp.enabled turns off");
+    // Off for want of a gateway: the message says what to give.
+    expect(messageOf(() => resolve({ policies: { phones: { methods: ['sms'] } } })))
+      .toContain("policies.phones.methods permits 'sms', which needs methods.sms.send to be on: give it, or remove 'sms'.");
+    expect(resolve({ methods: { sms: { send: async () => {} } }, policies: { phones: { methods: ['sms'] } } }).policies.get('phones')!.methods).toEqual(['sms']);
   });
 });

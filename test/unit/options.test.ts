@@ -147,7 +147,7 @@ describe('resolveOptions: values', () => {
     expect(messageOf(() => resolve({ basePath: 'mfa' }))).toContain('basePath must be a path');
     expect(messageOf(() => resolve({ successRedirect: '//evil.test' }))).toContain('successRedirect must be a path');
     expect(messageOf(() => resolve({ policy: { noDevice: 'allow' } }))).toContain("policy.noDevice must be one of 'enroll', 'deny', 'bypass'");
-    expect(messageOf(() => resolve({ policy: { methods: ['sms'] } }))).toContain("policy.methods must be a non-empty array of permitted methods, of 'email', 'totp', 'fido2', 'recovery'.");
+    expect(messageOf(() => resolve({ policy: { methods: ['pager'] } }))).toContain("policy.methods must be a non-empty array of permitted methods, of 'email', 'totp', 'fido2', 'sms', 'voice', 'recovery'.");
     expect(messageOf(() => resolve({ policies: { default: {} } }))).toContain('policies.default is reserved');
     expect(messageOf(() => resolve({ logger: { info() {} } }))).toContain('logger must have info, warn and error');
   });
@@ -192,7 +192,7 @@ describe('resolveOptions: defaults (the README table)', () => {
     expect([...resolved.policies.keys()]).toEqual(['default']);
     expect(resolved.policies.get('default')).toMatchObject({
       name: 'default',
-      methods: ['email', 'totp', 'fido2', 'recovery'],
+      methods: ['email', 'totp', 'fido2', 'sms', 'voice', 'recovery'],
       skipWithinMs: false,
       noDevice: 'enroll',
       enrollAddress: 'profile',

@@ -76,7 +76,8 @@ export function apiRouter<User>(deps: HttpDeps<User>, flow: SignOnFlow<User>): R
     }));
 
     router.post(base, route(subject, async (req, res, s) => {
-      const input = { type: body(req).type as string | undefined, email: body(req).email, nickname: body(req).nickname, account: account(req, s) };
+      const fields = Object.fromEntries(deps.methods.createFields().map((f) => [f, body(req)[f]]));
+      const input = { ...fields, type: body(req).type as string | undefined, nickname: body(req).nickname, account: account(req, s) };
       if (body(req).status !== undefined && body(req).status !== 'ACTIVATION_REQUIRED') {
         if (!s.asAdmin || body(req).status !== 'ACTIVE') throw new ValidationError("status may only be 'ACTIVE', and only for an administrator.", 'status');
         res.status(201).json(deviceJson(await devices.createActive(s.userId, input, requestContext(req))));

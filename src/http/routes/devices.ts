@@ -97,6 +97,8 @@ export function deviceRoutes<User>(deps: HttpDeps<User>, router: Router): void {
   const translateMethod = (req: Request, type: string) => deps.translator.t(localeOf(req), `method.${type}`);
   const notice = (req: Request, key: string, vars: Record<string, string> = {}) => (writeState(req).flash = { notice: { key, vars } });
   const id = (req: Request) => String(req.params.id);
+  /** The methods' own fields of an add form (`email`, `phone`). */
+  const fields = (body: Record<string, unknown>) => Object.fromEntries(methods.createFields().map((f) => [f, body[f]]));
 
   router.use('/devices', signedOnOnly);
 
@@ -111,14 +113,14 @@ export function deviceRoutes<User>(deps: HttpDeps<User>, router: Router): void {
     if (!(await changeAllowed(req, res, `${base}/devices/add`))) return;
     const body = req.body as Record<string, unknown>;
     const type = typeof body.type === 'string' ? body.type : undefined;
-    const { device, challenge } = await devices.create(auth(req).userId, { type, email: body.email, nickname: body.nickname, account: account(req) }, requestContext(req));
+    const { device, challenge } = await devices.create(auth(req).userId, { ...fields(body), type, nickname: body.nickname, account: account(req) }, requestContext(req));
     writeState(req).pairing = device.id;
     if (challenge?.sentTo) notice(req, 'notice.sent', { address: challenge.sentTo });
     res.redirect(303, `${base}/devices/${encodeURIComponent(device.id)}/activate`);
   }, (req, res, error) => {
     const body = req.body as Record<string, unknown>;
     // A form with no type is the first method's, as devices.create() took it.
-    showAdd(req, res, { type: body.type ?? methods.pairableTypes()[0], email: body.email, nickname: body.nickname }, error);
+    showAdd(req, res, { ...fields(body), type: body.type ?? methods.pairableTypes()[0], nickname: body.nickname }, error);
   }));
 
   router.get('/devices/:id/activate', handle(deps, (req, res) => showActivate(req, res, id(req))));
