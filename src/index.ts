@@ -6,6 +6,7 @@ export type {
   TotpMethodOptions,
   PhoneMethodOptions,
   PhoneMessage,
+  NewDeviceNotification,
   PhoneSender,
   MethodsOptions,
   MethodType,

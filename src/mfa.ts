@@ -170,7 +170,7 @@ export function mfa<User = any>(options: MfaOptions<User> = {}): MfaMiddleware<U
   const sender = new EmailSender(renderer, translator, resolved.email.transport ?? new LogTransport(logger), resolved.email.from, resolved.branding);
   const stamps = new SecurityStamps(store);
   const methods = MethodRegistry.create(resolved.methods, { store, secret: resolved.secret, events, limits: resolved.limits, mail: sender, branding: resolved.branding, translator, now });
-  const notices = new Notices(store, methods, sender, logger);
+  const notices = new Notices(store, methods, resolved.notices, logger);
   const devices = new DeviceService(store, methods, notices, resolved.limits, events, stamps, now);
   const authentications = new Authentications(store, devices, methods, events);
   const recovery = new RecoveryCodeService(store, notices, resolved.limits, resolved.secret, events, now);

@@ -2,11 +2,11 @@ import type { Duration } from '../duration.js';
 import type { MfaStore } from '../stores/types.js';
 import type { Branding, Logger, MailTransport, PassportLike } from './contracts.js';
 import type { NoDeviceAction } from './resolved.js';
-import type { MethodsOptions, MethodType } from '../methods/registry.js';
+import type { MethodsOptions, MethodType, NewDeviceNotification } from '../methods/registry.js';
 
 export type { Branding, Logger, MailMessage, MailTransport, PassportLike } from './contracts.js';
 export type { NoDeviceAction } from './resolved.js';
-export type { MethodsOptions, MethodType } from '../methods/registry.js';
+export type { MethodsOptions, MethodType, NewDeviceNotification } from '../methods/registry.js';
 export type { EmailMethodOptions } from '../methods/email/options.js';
 export type { TotpMethodOptions } from '../methods/totp/options.js';
 export type { PhoneMessage, PhoneMethodOptions, PhoneSender } from '../methods/phone/options.js';
@@ -100,4 +100,6 @@ export interface MfaOptions<User = any> {
   messages?: Record<string, Record<string, string>>;
   /** The app's name, logo and an extra stylesheet, on every page and email. */
   branding?: Branding;
+  /** Which methods tell the user that a method was added or removed: email, else text messages ('EMAIL_THEN_SMS'), the other way round, or 'NONE'. Default 'EMAIL_THEN_SMS'. */
+  newDeviceNotification?: NewDeviceNotification;
 }

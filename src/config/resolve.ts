@@ -3,7 +3,7 @@ import type { MfaStore } from '../stores/types.js';
 import { checkKeys, duration, fail, integer, isObject, networks, oneOf, path } from './checks.js';
 import type { Branding, MailTransport } from './contracts.js';
 import { consoleLogger, defaultEmail, defaultId, DEFAULT_POLICY, LIMIT_DEFAULTS } from './defaults.js';
-import { PERMITTABLE, resolveMethods, type ResolvedMethods } from '../methods/registry.js';
+import { PERMITTABLE, resolveMethods, resolveNoticeRouting, type ResolvedMethods } from '../methods/registry.js';
 import type { MfaOptions } from './options.js';
 import type { ResolvedLimits, ResolvedOptions, ResolvedPolicy } from './resolved.js';
 
@@ -15,7 +15,7 @@ import type { ResolvedLimits, ResolvedOptions, ResolvedPolicy } from './resolved
 
 const TOP_KEYS = [
   'secret', 'store', 'passport', 'basePath', 'loginPath', 'successRedirect', 'homePath', 'signOutPath', 'user', 'email', 'policy',
-  'policies', 'methods', 'limits', 'recentMfa', 'views', 'contentSecurityPolicy', 'logger', 'admin', 'adminRequiresMfa', 'locale', 'messages', 'branding',
+  'policies', 'methods', 'limits', 'recentMfa', 'views', 'contentSecurityPolicy', 'logger', 'admin', 'adminRequiresMfa', 'locale', 'messages', 'branding', 'newDeviceNotification',
 ] as const;
 const POLICY_KEYS = ['methods', 'skip', 'skipNetworks', 'skipWithin', 'noDevice', 'enrollAddress', 'deviceSelection'] as const;
 const LIMIT_KEYS = ['lockAfter', 'lockWindow', 'lockDuration', 'sendLimit', 'sendWindow', 'recipientSendLimit', 'maxDevices'] as const;
@@ -179,6 +179,7 @@ export function resolveOptions<User>(given: MfaOptions<User> = {}, env: NodeJS.P
     locale: options.locale as ResolvedOptions<User>['locale'],
     messages: messages as Record<string, Record<string, string>>,
     branding: branding as Branding,
+    notices: resolveNoticeRouting(options.newDeviceNotification),
     production,
   };
 }

@@ -1,5 +1,6 @@
 import type { BlockList } from 'node:net';
 import type { ResolvedMethods } from '../methods/registry.js';
+import type { NoticeRouting } from '../core/notices.js';
 import type { MfaStore } from '../stores/types.js';
 import type { Branding, Logger, MailTransport, PassportLike } from './contracts.js';
 
@@ -52,5 +53,6 @@ export interface ResolvedOptions<User = any> {
   locale?: (req: unknown, user: User | undefined) => string | null | undefined;
   messages: Record<string, Record<string, string>>;
   branding: Branding;
+  notices: NoticeRouting;
   production: boolean;
 }

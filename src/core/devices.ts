@@ -386,7 +386,7 @@ export class DeviceService {
     }
     await this.store.deleteDeviceChallenges(userId, deviceId);
     this.events.publish('device.removed', userId, context, { deviceId });
-    if (removed.status === 'ACTIVE') await this.notify(userId, 'device-removed', removed, null, context, this.methods.get(removed.type)?.noticeAddress?.(removed));
+    if (removed.status === 'ACTIVE') await this.notify(userId, 'device-removed', removed, null, context, removed);
   }
 
   /** The device as the app sees it: whether it is the default depends on the user's other devices. */
@@ -444,18 +444,18 @@ export class DeviceService {
     return device;
   }
 
-  /** Tells the user's addresses (and `alsoTo`, the address just removed) that a method was added or removed. */
+  /** Tells the user (and `removed`, the device just removed, when it carries messages) that a method was added or removed. */
   private async notify(
     userId: string,
     kind: 'device-added' | 'device-removed',
     changed: DeviceRecord,
     exceptId: string | null,
     context: RequestContext,
-    alsoTo?: string,
+    removed?: DeviceRecord,
   ): Promise<void> {
     // `address` names the device (its label, else its nickname); a template names the method when there is neither.
     const data = { address: this.methods.describe(changed).label || changed.nickname, method: changed.type, nickname: changed.nickname, at: new Date(this.now()) };
-    await this.notices.send(userId, kind, data, context.locale, { exceptId, alsoTo });
+    await this.notices.send(userId, kind, data, context.locale, { exceptId, removed });
   }
 
   private async drop(userId: string, device: DeviceRecord, context: RequestContext): Promise<void> {

@@ -62,6 +62,15 @@ export interface MethodApi {
   answerSchema: { pairing: Record<string, unknown>; answer: Record<string, unknown> };
 }
 
+/** What the account's notices are about. */
+export type NoticeKind = 'device-added' | 'device-removed' | 'recovery-used';
+
+export interface NoticeChannel {
+  /** Who the device reaches, one person's inbox or phone however spelt: each is told once. */
+  recipient(device: DeviceRecord): string;
+  send(device: DeviceRecord, kind: NoticeKind, data: Record<string, unknown>, locale?: string): Promise<void>;
+}
+
 /** What an answer tells beyond its being right. */
 export interface AnswerResult {
   amr: string[];
@@ -121,6 +130,6 @@ export interface AuthenticationMethod {
   answer(device: DeviceRecord, prompt: Prompt, input: unknown, purpose: ChallengePurpose, context: RequestContext): Promise<AnswerResult | void>;
   describe(device: DeviceRecord): DeviceDescription;
   readonly api: MethodApi;
-  /** An address that notices about the account can go to (a method added, a recovery code used). */
-  noticeAddress?(device: DeviceRecord): string | undefined;
+  /** How notices about the account reach a device of the method, when it carries messages (an address, a phone's texts). */
+  readonly notice?: NoticeChannel;
 }

@@ -57,6 +57,19 @@ export function resolveMethods(given: unknown): ResolvedMethods {
   };
 }
 
+/** PingOne's newDeviceNotification: which methods tell the user of a method added or removed. */
+export type NewDeviceNotification = 'NONE' | 'EMAIL_THEN_SMS' | 'SMS_THEN_EMAIL';
+
+/** The routing of the account's notices, from the option: email then text messages, or the other way, or none. */
+export function resolveNoticeRouting(value: unknown): { newDevice: string[]; account: string[] } {
+  const routes: Record<NewDeviceNotification, string[]> = { NONE: [], EMAIL_THEN_SMS: ['email', 'sms'], SMS_THEN_EMAIL: ['sms', 'email'] };
+  if (value !== undefined && (typeof value !== 'string' || !(value in routes))) {
+    fail(`newDeviceNotification must be one of ${Object.keys(routes).map((k) => `'${k}'`).join(', ')}; got ${JSON.stringify(value)}.`);
+  }
+  // A recovery code used is always told, whatever the setting for new methods.
+  return { newDevice: routes[(value as NewDeviceNotification | undefined) ?? 'EMAIL_THEN_SMS'], account: routes.EMAIL_THEN_SMS };
+}
+
 /** What a policy's `methods` may name: every method, and recovery codes (a fallback, not a device). */
 export const PERMITTABLE = [...Object.keys(METHODS), RECOVERY];
 

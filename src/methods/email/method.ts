@@ -41,7 +41,10 @@ export function emailMethod(settings: ResolvedEmailMethod, services: MethodServi
       const email = emailOf(device);
       return { label: email, masked: maskEmailAddress(email), fields: { email } };
     },
-    noticeAddress: (device) => emailOf(device),
+    notice: {
+      recipient: (device) => mailbox(emailOf(device)),
+      send: (device, kind, data, locale) => services.mail.send(kind, emailOf(device), data, locale),
+    },
     api: {
       fields: { email: { type: 'string', format: 'email' } },
       create: { email: { type: 'string' } },

@@ -55,6 +55,22 @@ function phoneMethod(channel: PhoneChannel, settings: ResolvedPhoneMethod, servi
     newDevice: (input) => ({ phone: parsePhoneNumber(input.phone, settings.defaultCountry) }),
     key: (data) => String(data.phone),
     ...codeMethodSteps(challenges),
+    // A call is no place for a notice: only text messages carry them.
+    ...(channel === SMS ? {
+      notice: {
+        recipient: (device) => `tel:${phoneOf(device)}`,
+        async send(device, kind, data, locale = 'en') {
+          const product = services.branding.productName ?? 'express-mfa';
+          const what = (data.address as string | null | undefined) || services.translator.t(locale, `method.${String(data.method)}`);
+          const text = services.translator.t(locale, `sms.notice.${kind}`, { product, address: what, remaining: Number(data.remaining ?? 0) });
+          try {
+            await send({ to: phoneOf(device), code: '', text, locale, purpose: 'notice', channel });
+          } catch (error) {
+            throw new DeliveryError(error);
+          }
+        },
+      },
+    } satisfies Pick<AuthenticationMethod, 'notice'> : {}),
     describe(device) {
       const phone = phoneOf(device);
       return { label: formatPhoneNumber(phone), masked: maskPhoneNumber(phone), fields: { phone } };

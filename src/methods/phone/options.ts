@@ -9,12 +9,13 @@ import type { CountryCode } from 'libphonenumber-js/min';
 export interface PhoneMessage {
   /** The number, in E.164 ('+33612345678'). */
   to: string;
-  /** The code alone, for a gateway with templates of its own (Twilio Verify-style). */
+  /** The code alone, for a gateway with templates of its own (Twilio Verify-style); empty for a notice. */
   code: string;
   /** The message in `locale`, code included: send this. */
   text: string;
   locale: string;
-  purpose: 'signon' | 'stepup' | 'pairing';
+  /** 'notice': a message about the account (a method added or removed, a recovery code used), by text message only. */
+  purpose: 'signon' | 'stepup' | 'pairing' | 'notice';
   channel: 'sms' | 'voice';
 }
 
