@@ -362,14 +362,21 @@ export class MemoryMfaStore implements MfaStore {
     return { status: 'ok', browser: copy(browser) };
   }
 
+  // An expired one not yet swept is not counted as there: its Redis TTL would have dropped it.
   async deleteTrustedBrowser(userId: string, browserId: string): Promise<boolean> {
-    return this.users.get(userId)?.trusted.delete(browserId) ?? false;
+    const trusted = this.users.get(userId)?.trusted;
+    const browser = trusted?.get(browserId);
+    if (!trusted || !browser) return false;
+    trusted.delete(browserId);
+    return browser.expiresAt > Date.now();
   }
 
   async deleteTrustedBrowsers(userId: string): Promise<number> {
     const trusted = this.users.get(userId)?.trusted;
-    const count = trusted?.size ?? 0;
-    trusted?.clear();
+    if (!trusted) return 0;
+    const now = Date.now();
+    const count = [...trusted.values()].filter((b) => b.expiresAt > now).length;
+    trusted.clear();
     return count;
   }
 
