@@ -6,7 +6,7 @@
  * round) ends the trust.
  */
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
-import { agent, codeOf, createTestApp, enrollAndSignOn, login, signOn, signOnTrusting, submit, trustCookieOf, type Agent, type TestApp, type TestUser } from '../helpers/app.js';
+import { agent, codeOf, createTestApp, enrollAndSignOn, login, signOnTrusting, submit, trustCookieOf, type Agent, type TestApp, type TestUser } from '../helpers/app.js';
 import { SmtpSink } from '../helpers/smtp.js';
 import { fakeClock, isSignedOn, MINUTE, noticeOf } from './support.js';
 
