@@ -1,4 +1,4 @@
-export { mfa, type MfaMiddleware, type DevicesApi, type ChallengesApi, type RecoveryCodesApi } from './mfa.js';
+export { mfa, type MfaMiddleware, type DevicesApi, type ChallengesApi, type RecoveryCodesApi, type TrustedBrowsersApi } from './mfa.js';
 export type {
   MfaOptions,
   SignOnPolicyOptions,
@@ -22,6 +22,7 @@ export type { AuthenticateOptions } from './http/authenticate.js';
 export type { RequiredOptions } from './http/required.js';
 export type { Duration } from './duration.js';
 export type { Device, CreateDeviceInput, CreatedDevice, DeviceUpdate, RemoveOptions } from './core/devices.js';
+export type { TrustedBrowser, TrustRevokedReason } from './core/trusted-browsers.js';
 export type { Challenge } from './core/challenge-view.js';
 export { SealedSecretError } from './methods/totp/secret-box.js';
 export type { MfaEvent, MfaEventType, RequestContext } from './core/events.js';

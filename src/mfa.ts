@@ -12,7 +12,7 @@ import { authenticate, routeLanding, type AuthenticateOptions } from './http/aut
 import { clientMistake } from './http/client-error.js';
 import type { HttpDeps } from './http/deps.js';
 import { Pages } from './http/pages.js';
-import { RecentMfaCookie } from './http/remember.js';
+import { TrustCookie } from './http/trust-cookie.js';
 import { required, type RequiredOptions } from './http/required.js';
 import { createMiddleware } from './http/router.js';
 import { SignOnFlow } from './http/signon.js';
@@ -27,6 +27,7 @@ import { Renderer } from './render.js';
 import { Translator } from './i18n/translator.js';
 import { chooseLocale } from './http/locale.js';
 import { SecurityStamps } from './core/stamps.js';
+import { TrustedBrowsers, type TrustedBrowser } from './core/trusted-browsers.js';
 import { MemoryMfaStore } from './stores/memory.js';
 import type { MfaStore } from './stores/types.js';
 
@@ -92,6 +93,19 @@ export interface RecoveryCodesApi {
   use(userId: string, code: string, context?: RequestContext): Promise<{ remaining: number }>;
 }
 
+/**
+ * The app's own code managing a user's trusted browsers ("Trust this browser"
+ * at sign-on): each skips MFA on later sign-ons until it expires or is revoked.
+ */
+export interface TrustedBrowsersApi {
+  /** The user's trusted browsers that have not expired, the most recently used first. */
+  list(userId: string): Promise<TrustedBrowser[]>;
+  /** Ends the trust of one browser: its next sign-on asks for MFA. False when the user has no such browser. */
+  revoke(userId: string, browserId: string, context?: RequestContext): Promise<boolean>;
+  /** Ends the trust of every browser of the user; resolves with how many there were. */
+  revokeAll(userId: string, context?: RequestContext): Promise<number>;
+}
+
 /** Options of auth.logIn: the policy, and where the user lands once signed on, as for auth.authenticate. */
 export interface LogInOptions {
   policy?: string;
@@ -121,9 +135,12 @@ export interface MfaMiddleware<User = any> extends RequestHandler {
   challenges: ChallengesApi;
   /** The user's recovery codes: auth.recoveryCodes.generate(userId), .remaining(userId), .use(userId, code). */
   recoveryCodes: RecoveryCodesApi;
+  /** The user's trusted browsers: auth.trustedBrowsers.list(userId), .revoke(userId, id), .revokeAll(userId). */
+  trustedBrowsers: TrustedBrowsersApi;
   /**
-   * Ends every "verified recently on this browser" exception of the user:
-   * call it when the password changes, or the account may be in other hands.
+   * Ends every trusted browser of the user (as any change of the user's
+   * methods does): call it when the password changes, or the account may be
+   * in other hands.
    */
   revoke(userId: string): Promise<void>;
   on(event: 'event', listener: (event: MfaEvent) => void): MfaMiddleware<User>;
@@ -168,7 +185,8 @@ export function mfa<User = any>(options: MfaOptions<User> = {}): MfaMiddleware<U
   const events = new EventBus((error) => logger.error('an "event" listener threw', error));
   const translator = new Translator(resolved.messages);
   const sender = new EmailSender(renderer, translator, resolved.email.transport ?? new LogTransport(logger), resolved.email.from, resolved.branding);
-  const stamps = new SecurityStamps(store);
+  const stamps = new SecurityStamps(store, events);
+  const trusted = new TrustedBrowsers(store, resolved.secret, events, now);
   const methods = MethodRegistry.create(resolved.methods, { store, secret: resolved.secret, events, limits: resolved.limits, mail: sender, branding: resolved.branding, translator, now });
   const notices = new Notices(store, methods, resolved.notices, logger);
   const devices = new DeviceService(store, methods, notices, resolved.limits, events, stamps, now);
@@ -192,7 +210,8 @@ export function mfa<User = any>(options: MfaOptions<User> = {}): MfaMiddleware<U
     recovery,
     events,
     pages,
-    recent: new RecentMfaCookie(resolved.secret),
+    trusted,
+    trustCookie: new TrustCookie(resolved.secret),
     stamps,
     translator,
     now,
@@ -236,6 +255,12 @@ export function mfa<User = any>(options: MfaOptions<User> = {}): MfaMiddleware<U
     use: (userId, code, context) => recovery.use(userId, code, context),
   };
 
+  const trustedBrowsersApi: TrustedBrowsersApi = {
+    list: (userId) => trusted.list(userId),
+    revoke: (userId, browserId, context = {}) => trusted.revoke(userId, browserId, context, 'admin'),
+    revokeAll: (userId, context = {}) => trusted.revokeAll(userId, context, 'admin'),
+  };
+
   return Object.assign(middleware, {
     authenticate: (strategyName: string | string[], authOptions?: AuthenticateOptions) => authenticate(deps, flow, strategyName, authOptions),
     required: (requiredOptions?: RequiredOptions) => required(deps, requiredOptions),
@@ -260,6 +285,7 @@ export function mfa<User = any>(options: MfaOptions<User> = {}): MfaMiddleware<U
     devices: devicesApi,
     challenges: challengesApi,
     recoveryCodes: recoveryCodesApi,
+    trustedBrowsers: trustedBrowsersApi,
     revoke: (userId: string) => stamps.renew(userId),
     on(event: 'event', listener: (event: MfaEvent) => void) {
       events.on(event, listener);

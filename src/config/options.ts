@@ -18,8 +18,12 @@ export interface SignOnPolicyOptions<User = any, Req = any> {
   skip?: (user: User, req: Req) => boolean | Promise<boolean>;
   /** Skips MFA for clients in these CIDR ranges ('10.0.0.0/8', '::1/128'). */
   skipNetworks?: string[];
-  /** Skips MFA when this browser completed MFA for the user within this time. Default false. */
-  skipWithin?: Duration | false;
+  /**
+   * Offers "Trust this browser" at the end of an MFA sign-on: a browser the
+   * user trusts skips MFA on later sign-ons for this long (at most 90 days),
+   * until the user's methods change or the trust is revoked. Default false.
+   */
+  trustBrowser?: Duration | false;
   /** A user with no active device pairs one during sign-on ('enroll'), is refused ('deny') or signs on with the password only ('bypass'). Default 'enroll'. */
   noDevice?: NoDeviceAction;
   /** During sign-on pairing, only the address on the user's profile ('profile') or any address ('any'). Default 'profile'. */

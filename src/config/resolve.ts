@@ -17,12 +17,16 @@ const TOP_KEYS = [
   'secret', 'store', 'passport', 'basePath', 'loginPath', 'successRedirect', 'homePath', 'signOutPath', 'user', 'email', 'policy',
   'policies', 'methods', 'limits', 'recentMfa', 'views', 'contentSecurityPolicy', 'logger', 'admin', 'adminRequiresMfa', 'locale', 'messages', 'branding', 'newDeviceNotification',
 ] as const;
-const POLICY_KEYS = ['methods', 'skip', 'skipNetworks', 'skipWithin', 'noDevice', 'enrollAddress', 'deviceSelection'] as const;
+const POLICY_KEYS = ['methods', 'skip', 'skipNetworks', 'trustBrowser', 'noDevice', 'enrollAddress', 'deviceSelection'] as const;
 const LIMIT_KEYS = ['lockAfter', 'lockWindow', 'lockDuration', 'sendLimit', 'sendWindow', 'recipientSendLimit', 'maxDevices'] as const;
 
 function resolvePolicy<User>(name: string, where: string, value: unknown, settings: ResolvedMethods): ResolvedPolicy<User> {
   if (value === undefined) value = {};
   if (!isObject(value)) fail(`${where} must be an object.`);
+  if ('skipWithin' in value) {
+    const same = value.skipWithin === false || value.skipWithin === undefined ? 'false' : JSON.stringify(value.skipWithin).replace(/^"(.*)"$/, "'$1'");
+    fail(`${where}.skipWithin was replaced by trustBrowser: write trustBrowser: ${same} instead. The user now ticks "Trust this browser" at sign-on, and trusted browsers are listed, and can be revoked, under "Your authentication methods".`);
+  }
   checkKeys(`${where}.`, value, POLICY_KEYS);
   const known = PERMITTABLE.map((m) => `'${m}'`).join(', ');
   const methods = value.methods ?? PERMITTABLE;
@@ -40,11 +44,20 @@ function resolvePolicy<User>(name: string, where: string, value: unknown, settin
     methods: [...new Set(methods as string[])],
     skip: value.skip as ResolvedPolicy<User>['skip'],
     skipNetworks: networks(`${where}.skipNetworks`, value.skipNetworks),
-    skipWithinMs: value.skipWithin === false || value.skipWithin === undefined ? false : duration(`${where}.skipWithin`, value.skipWithin, 0, 1000),
+    trustBrowserMs: trustDuration(`${where}.trustBrowser`, value.trustBrowser),
     noDevice: oneOf(`${where}.noDevice`, value.noDevice, ['enroll', 'deny', 'bypass'] as const, 'enroll'),
     enrollAddress: oneOf(`${where}.enrollAddress`, value.enrollAddress, ['profile', 'any'] as const, 'profile'),
     deviceSelection: oneOf(`${where}.deviceSelection`, value.deviceSelection, ['default', 'prompt'] as const, 'default'),
   };
+}
+
+const MAX_TRUST_MS = 90 * 86_400_000;
+
+function trustDuration(name: string, value: unknown): number | false {
+  if (value === false || value === undefined) return false;
+  const ms = duration(name, value, 0, 60_000);
+  if (ms > MAX_TRUST_MS) fail(`${name} must be at most 90 days ('90d'); got ${JSON.stringify(value)}.`);
+  return ms;
 }
 
 function resolveLimits(value: unknown): ResolvedLimits {

@@ -13,7 +13,8 @@ export interface ResolvedPolicy<User = any> {
   methods: string[];
   skip?: (user: User, req: unknown) => boolean | Promise<boolean>;
   skipNetworks?: BlockList;
-  skipWithinMs: number | false;
+  /** How long a browser the user trusts at sign-on skips MFA; false: no "Trust this browser". */
+  trustBrowserMs: number | false;
   noDevice: NoDeviceAction;
   enrollAddress: 'profile' | 'any';
   deviceSelection: 'default' | 'prompt';

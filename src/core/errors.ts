@@ -68,7 +68,7 @@ export class ValidationError extends MfaError {
 
 export class NotFoundError extends MfaError {
   /** `what` picks the message pages show: a device, an ended sign-on, no active device, a vanished account. */
-  constructor(message = 'Not found.', what?: 'device' | 'ended' | 'noDevice' | 'account') {
+  constructor(message = 'Not found.', what?: 'device' | 'ended' | 'noDevice' | 'account' | 'browser') {
     super('NOT_FOUND', message, 404, { key: what ? `NOT_FOUND.${what}` : 'NOT_FOUND' });
   }
 }

@@ -32,6 +32,10 @@ export type MfaEventType =
   | 'device.cloned'
   | 'user.locked'
   | 'user.unlocked'
+  /** The user trusted this browser at sign-on ("Trust this browser"): it skips MFA until the trust ends. */
+  | 'browser.trusted'
+  /** A trusted browser no longer is: reason 'user', 'admin', 'replayed' (an old cookie came back) or 'changed' (the user's methods changed, or auth.revoke). */
+  | 'browser.revoked'
   | 'signon.completed'
   | 'signon.refused';
 
@@ -41,6 +45,8 @@ export interface MfaEvent {
   at: Date;
   userId: string;
   deviceId?: string;
+  /** For browser.* events: the trusted browser's id. */
+  browserId?: string;
   /** Why a step failed or was refused: an error code, or a policy outcome. */
   reason?: string;
   /** For sign-on events: the methods used, e.g. ['pwd', 'otp']. */

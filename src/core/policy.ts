@@ -8,7 +8,7 @@ export interface PolicyDevice {
 }
 
 export type PolicyDecision<Device extends PolicyDevice = PolicyDevice> =
-  | { action: 'skip'; reason: 'skip' | 'network' | 'recent' | 'no-device' }
+  | { action: 'skip'; reason: 'skip' | 'network' | 'trusted' | 'no-device' }
   | { action: 'challenge'; device: Device; devices: Device[] }
   | { action: 'enroll' }
   | { action: 'deny' };
@@ -20,8 +20,11 @@ export interface PolicyInput<User, Device extends PolicyDevice = PolicyDevice> {
   ip: string | undefined;
   /** Handed to the policy's skip predicate as it is. */
   request: unknown;
-  /** When this browser last completed MFA for this user, if it says so credibly; only read for a user with a usable method. */
-  lastMfaAt: () => Promise<number | null>;
+  /**
+   * Whether this browser is one the user trusts (and, if so, its trust used
+   * up and renewed); only asked for a user with a usable method and no blocked one.
+   */
+  trusted: () => Promise<boolean>;
   now: number;
   /** All the user's devices, the default first; only read when no exception matched. */
   devices: () => Promise<Device[]>;
@@ -38,11 +41,8 @@ export async function evaluatePolicy<User, Device extends PolicyDevice>(
   const devices = all.filter((d) => d.status === 'ACTIVE' && policy.methods.some((m) => m === d.type));
   // A blocked device means an administrator stepped in: a password alone must not pair another one, nor get past.
   const blocked = all.some((d) => d.status === 'BLOCKED');
-  // "Verified recently" vouches for a method the user still has; it never stands in for a missing or blocked one.
-  if (devices.length > 0 && !blocked && policy.skipWithinMs !== false) {
-    const lastMfaAt = await input.lastMfaAt();
-    if (lastMfaAt !== null && input.now - lastMfaAt < policy.skipWithinMs) return { action: 'skip', reason: 'recent' };
-  }
+  // A trusted browser vouches for a method the user still has; it never stands in for a missing or blocked one.
+  if (devices.length > 0 && !blocked && policy.trustBrowserMs !== false && (await input.trusted())) return { action: 'skip', reason: 'trusted' };
   if (devices.length > 0) return { action: 'challenge', device: devices[0]!, devices };
   // Methods the policy does not accept are still the user's: a password alone pairs nothing next to them.
   if (blocked || all.some((d) => d.status === 'ACTIVE')) return { action: 'deny' };

@@ -1,23 +1,29 @@
 import { randomBytes } from 'node:crypto';
 import type { MfaStore } from '../stores/types.js';
+import type { EventBus } from './events.js';
 
 /**
- * Security stamps: every "verified recently on this browser" proof of a
- * user is signed together with the user's current stamp, so that renewing
- * the stamp ends every such proof at once, on every instance. It is renewed
- * before any change to the user's methods (a renewal that succeeds while the
- * change fails costs the user one more MFA; the other order could leave a
- * proof alive after the change).
+ * Security stamps: renewed before any change to the user's methods (added,
+ * removed, blocked, an administrator's reset) and by auth.revoke(userId).
+ * A renewal also ends every trusted browser of the user: whatever vouched
+ * for the user's old methods no longer does. (A renewal that succeeds while
+ * the change fails costs the user one more MFA; the other order could leave
+ * a trusted browser alive after the change.)
  */
 export class SecurityStamps {
-  constructor(private readonly store: MfaStore) {}
+  constructor(
+    private readonly store: MfaStore,
+    private readonly events?: EventBus,
+  ) {}
 
   current(userId: string): Promise<string> {
     return this.store.getStamp(userId, fresh());
   }
 
-  renew(userId: string): Promise<void> {
-    return this.store.renewStamp(userId, fresh());
+  async renew(userId: string): Promise<void> {
+    const ended = await this.store.deleteTrustedBrowsers(userId);
+    await this.store.renewStamp(userId, fresh());
+    if (ended > 0) this.events?.publish('browser.revoked', userId, {}, { reason: 'changed' });
   }
 }
 

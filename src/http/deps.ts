@@ -8,7 +8,8 @@ import type { MethodRegistry } from '../methods/registry.js';
 import type { RecoveryCodeService } from '../methods/recovery/service.js';
 import type { Pages } from './pages.js';
 import type { SecurityStamps } from '../core/stamps.js';
-import type { RecentMfaCookie } from './remember.js';
+import type { TrustedBrowsers } from '../core/trusted-browsers.js';
+import type { TrustCookie } from './trust-cookie.js';
 
 /** What the HTTP layer is built from; mfa() wires one of these. */
 export interface HttpDeps<User = any> {
@@ -20,7 +21,8 @@ export interface HttpDeps<User = any> {
   recovery: RecoveryCodeService;
   events: EventBus;
   pages: Pages;
-  recent: RecentMfaCookie;
+  trusted: TrustedBrowsers;
+  trustCookie: TrustCookie;
   stamps: SecurityStamps;
   translator: Translator;
   now: () => number;

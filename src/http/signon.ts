@@ -5,6 +5,7 @@ import { RECOVERY } from '../methods/recovery/codes.js';
 import { requestContext } from './context.js';
 import type { HttpDeps } from './deps.js';
 import { safeReturnTo } from './return-to.js';
+import { userAgentLabel } from './user-agent-label.js';
 import { csrfToken, freshCsrfToken } from './csrf.js';
 import {
   deviceChoice,
@@ -47,7 +48,7 @@ export class SignOnFlow<User> {
    * or makes a pending sign-on and sends the user to answer or pair a device.
    */
   async begin(req: Request, res: Response, user: User, policyName: string, landing?: Landing): Promise<void> {
-    const { options, devices, authentications, methods, events, recent, stamps, now } = this.deps;
+    const { options, devices, authentications, methods, events, now } = this.deps;
     const policy = options.policies.get(policyName)!;
     const userId = this.userId(user);
     const context = requestContext(req);
@@ -56,7 +57,7 @@ export class SignOnFlow<User> {
       userId,
       ip: req.ip,
       request: req,
-      lastMfaAt: async () => (recent.present(req) ? recent.read(req, userId, await stamps.current(userId)) : null),
+      trusted: () => this.trustedBrowser(req, res, userId),
       now: now(),
       // Only devices of methods that are on: one of a disabled method neither answers nor counts as paired.
       devices: async () => (await devices.records(userId)).filter((d) => methods.get(d.type) !== undefined),
@@ -103,17 +104,40 @@ export class SignOnFlow<User> {
   }
 
   /**
+   * Whether the browser is one this user trusts: a well-formed cookie signed
+   * for this user, whose token the store takes (and rotates: the new cookie
+   * is set). An unknown or old token clears the cookie. Without a well-formed
+   * cookie signed for the user, nothing is read from the store.
+   */
+  private async trustedBrowser(req: Request, res: Response, userId: string): Promise<boolean> {
+    const { trusted, trustCookie, now } = this.deps;
+    const cookie = trustCookie.read(req, userId);
+    if (!cookie) return false;
+    const used = await trusted.use(userId, cookie.id, cookie.token, requestContext(req));
+    if (!used) {
+      trustCookie.clear(req, res);
+      return false;
+    }
+    trustCookie.set(req, res, userId, cookie.id, used.token, used.expiresAt, now());
+    return true;
+  }
+
+  /**
    * Logs the user in through Passport once the policy is satisfied. The
    * session id changes; on a new sign-on only returnTo survives from the old
    * session (never the pending sign-on), on a step-up everything does.
    */
-  async complete(req: Request, res: Response, user: User, signedOn: SignedOn, reason: string, landing?: Landing): Promise<void> {
-    const { options, events, recent, stamps } = this.deps;
-    const returnTo = await this.establish(req, user, signedOn);
+  async complete(req: Request, res: Response, user: User, signedOn: SignedOn, reason: string, landing?: Landing, trust = false): Promise<void> {
+    const { options, events, trusted, trustCookie, now } = this.deps;
     const policy = options.policies.get(signedOn.policy);
-    if (signedOn.mfaAt !== null && policy && policy.skipWithinMs !== false) {
-      recent.set(req, res, signedOn.userId, await stamps.current(signedOn.userId), signedOn.mfaAt, policy.skipWithinMs);
+    // "Trust this browser", ticked on a sign-on that answered MFA. Before the login: a store that fails signs no one on.
+    // On `res`, which outlives the session that req.logIn regenerates.
+    if (trust && signedOn.mfaAt !== null && policy && policy.trustBrowserMs !== false) {
+      const label = userAgentLabel(req.get('user-agent'));
+      const made = await trusted.trust(signedOn.userId, label, policy.trustBrowserMs, requestContext(req));
+      trustCookie.set(req, res, signedOn.userId, made.id, made.token, made.expiresAt, now());
     }
+    const returnTo = await this.establish(req, user, signedOn);
     events.publish('signon.completed', signedOn.userId, requestContext(req), { amr: signedOn.amr, reason });
     if (landing?.message) {
       const bag = sessionBag(req)!;

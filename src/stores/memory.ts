@@ -18,6 +18,8 @@ import type {
   SendQuota,
   SendResult,
   TotpStepResult,
+  TrustedBrowserRecord,
+  TrustUseResult,
 } from './types.js';
 
 interface Window {
@@ -29,6 +31,8 @@ interface UserState {
   devices: Map<string, DeviceRecord>;
   challenges: Map<string, { record: ChallengeRecord; dropAt: number }>;
   ceremonies: Map<string, { record: CeremonyRecord; dropAt: number }>;
+  /** Dropped at their own expiresAt, as their Redis TTL drops them. */
+  trusted: Map<string, TrustedBrowserRecord>;
   sends?: Window;
   failures?: Window;
   lockedUntil?: number;
@@ -62,11 +66,12 @@ export class MemoryMfaStore implements MfaStore {
     clearInterval(this.timer);
   }
 
-  /** Drops expired challenges, ceremonies, windows and locks, and users left with nothing (no devices, no recovery codes…). */
+  /** Drops expired challenges, ceremonies, trusted browsers, windows and locks, and users left with nothing (no devices, no recovery codes…). */
   sweep(now: number): void {
     for (const [userId, state] of this.users) {
       for (const [id, entry] of state.challenges) if (entry.dropAt <= now) state.challenges.delete(id);
       for (const [id, entry] of state.ceremonies) if (entry.dropAt <= now) state.ceremonies.delete(id);
+      for (const [id, browser] of state.trusted) if (browser.expiresAt <= now) state.trusted.delete(id);
       if (state.sends && state.sends.endsAt <= now) state.sends = undefined;
       if (state.failures && state.failures.endsAt <= now) state.failures = undefined;
       if (state.lockedUntil !== undefined && state.lockedUntil <= now) state.lockedUntil = undefined;
@@ -74,6 +79,7 @@ export class MemoryMfaStore implements MfaStore {
         state.devices.size === 0 &&
         state.challenges.size === 0 &&
         state.ceremonies.size === 0 &&
+        state.trusted.size === 0 &&
         !state.sends &&
         !state.failures &&
         state.lockedUntil === undefined &&
@@ -89,7 +95,7 @@ export class MemoryMfaStore implements MfaStore {
   private state(userId: string): UserState {
     let state = this.users.get(userId);
     if (!state) {
-      state = { devices: new Map(), challenges: new Map(), ceremonies: new Map() };
+      state = { devices: new Map(), challenges: new Map(), ceremonies: new Map(), trusted: new Map() };
       this.users.set(userId, state);
     }
     return state;
@@ -330,6 +336,50 @@ export class MemoryMfaStore implements MfaStore {
     for (const [id, entry] of state.ceremonies) if (entry.record.deviceId === deviceId) state.ceremonies.delete(id);
   }
 
+  async saveTrustedBrowser(browser: TrustedBrowserRecord): Promise<void> {
+    this.state(browser.userId).trusted.set(browser.id, copy(browser));
+  }
+
+  async listTrustedBrowsers(userId: string, now: number): Promise<TrustedBrowserRecord[]> {
+    const trusted = this.users.get(userId)?.trusted;
+    return trusted ? [...trusted.values()].filter((b) => b.expiresAt > now).map(copy).sort(byLastUse) : [];
+  }
+
+  async useTrustedBrowser(userId: string, browserId: string, tokenHash: string, nextTokenHash: string, now: number): Promise<TrustUseResult> {
+    const trusted = this.users.get(userId)?.trusted;
+    const browser = trusted?.get(browserId);
+    if (!trusted || !browser) return { status: 'missing' };
+    if (browser.expiresAt <= now) {
+      trusted.delete(browserId);
+      return { status: 'missing' };
+    }
+    if (!sameHash(browser.tokenHash, tokenHash)) {
+      // Two cookies claim one record: the thief's or the user's, the store cannot tell, so neither is trusted.
+      trusted.delete(browserId);
+      return { status: 'replayed' };
+    }
+    Object.assign(browser, { tokenHash: nextTokenHash, lastUsedAt: now });
+    return { status: 'ok', browser: copy(browser) };
+  }
+
+  // An expired one not yet swept is not counted as there: its Redis TTL would have dropped it.
+  async deleteTrustedBrowser(userId: string, browserId: string): Promise<boolean> {
+    const trusted = this.users.get(userId)?.trusted;
+    const browser = trusted?.get(browserId);
+    if (!trusted || !browser) return false;
+    trusted.delete(browserId);
+    return browser.expiresAt > Date.now();
+  }
+
+  async deleteTrustedBrowsers(userId: string): Promise<number> {
+    const trusted = this.users.get(userId)?.trusted;
+    if (!trusted) return 0;
+    const now = Date.now();
+    const count = [...trusted.values()].filter((b) => b.expiresAt > now).length;
+    trusted.clear();
+    return count;
+  }
+
   async consumeQuota(scope: string, key: string, quota: SendQuota, now: number): Promise<SendResult> {
     const name = `${scope}\0${key}`;
     const counted = countIn(this.quotas.get(name), quota.windowMs, now);
@@ -389,6 +439,11 @@ function fail(state: UserState, lockout: LockoutRule, now: number): number | und
 /** The count in a fixed window, starting a fresh window when the last one ended. */
 function countIn(window: Window | undefined, windowMs: number, now: number): Window {
   return window && window.endsAt > now ? window : { count: 0, endsAt: now + windowMs };
+}
+
+/** How every store lists trusted browsers: most recently used first, then most recently trusted, then by id (redis.ts sorts alike). */
+export function byLastUse(a: TrustedBrowserRecord, b: TrustedBrowserRecord): number {
+  return b.lastUsedAt - a.lastUsedAt || b.createdAt - a.createdAt || a.id.localeCompare(b.id);
 }
 
 /** Byte for byte, as the Lua `same` does: whatever encoding the caller's hashes are in. */

@@ -382,3 +382,86 @@ return false
 
 /** KEYS: any keys to delete (one user's). */
 export const DELETE_KEYS = `return redis.call('DEL', unpack(KEYS))`;
+
+/**
+ * Trusted browsers: each a hash `trusted:<id>` of the record's fields (kept
+ * as strings, so nothing passes through cjson), with a PX TTL to its
+ * expiresAt, and the user's set `trusted` of their ids, which lists them
+ * (its TTL the longest of theirs). A script names every key it touches, so
+ * listing and forgetting all take two calls: the ids, then their records.
+ */
+const TRUSTED_FIELDS = `local FIELDS = {'id', 'userId', 'label', 'createdAt', 'lastUsedAt', 'expiresAt', 'tokenHash'}`;
+
+/** KEYS: the record, the user's trusted ids. ARGV: ttl, id, then field/value pairs. One of the same id is replaced. */
+export const SAVE_TRUSTED = `
+redis.call('DEL', KEYS[1])
+redis.call('HSET', KEYS[1], unpack(ARGV, 3))
+redis.call('PEXPIRE', KEYS[1], ARGV[1])
+redis.call('SADD', KEYS[2], ARGV[2])
+if redis.call('PTTL', KEYS[2]) < tonumber(ARGV[1]) then redis.call('PEXPIRE', KEYS[2], ARGV[1]) end
+return 1
+`;
+
+/** KEYS: the user's trusted ids. → the ids. */
+export const TRUSTED_IDS = `return redis.call('SMEMBERS', KEYS[1])`;
+
+/**
+ * KEYS: the user's trusted ids, then the records. ARGV: the records' ids, in KEYS' order.
+ * → each record's field values in TRUSTED_FIELDS order, false for one that is gone, whose id leaves the set.
+ */
+export const GET_TRUSTED = TRUSTED_FIELDS + `
+local out = {}
+for i, id in ipairs(ARGV) do
+  if redis.call('EXISTS', KEYS[i + 1]) == 1 then
+    out[i] = redis.call('HMGET', KEYS[i + 1], unpack(FIELDS))
+  else
+    redis.call('SREM', KEYS[1], id)
+    out[i] = false
+  end
+end
+return out
+`;
+
+/**
+ * KEYS: the record, the user's trusted ids. ARGV: id, token hash, next token hash, now.
+ * → {'ok', field values in TRUSTED_FIELDS order} | {'missing'} | {'replayed'}
+ *
+ * A wrong token deletes the record: after a rotation only one cookie holds
+ * the current token, so a wrong one is an old cookie, a copy; the store
+ * cannot tell the thief's from the user's, so neither is trusted. The
+ * comparison is SAME's, constant time for equal lengths; plain equality
+ * would do as well, since the hash is an HMAC whose timing tells nothing of
+ * a token without the secret.
+ */
+export const USE_TRUSTED = TRUSTED_FIELDS + SAME + `
+local stored = redis.call('HMGET', KEYS[1], 'tokenHash', 'expiresAt')
+if not stored[1] then
+  redis.call('SREM', KEYS[2], ARGV[1])
+  return {'missing'}
+end
+local now = tonumber(ARGV[4])
+if now >= tonumber(stored[2]) then
+  redis.call('DEL', KEYS[1])
+  redis.call('SREM', KEYS[2], ARGV[1])
+  return {'missing'}
+end
+if not same(stored[1], ARGV[2]) then
+  redis.call('DEL', KEYS[1])
+  redis.call('SREM', KEYS[2], ARGV[1])
+  return {'replayed'}
+end
+redis.call('HSET', KEYS[1], 'tokenHash', ARGV[3], 'lastUsedAt', ARGV[4])
+local out = redis.call('HMGET', KEYS[1], unpack(FIELDS))
+table.insert(out, 1, 'ok')
+return out
+`;
+
+/** KEYS: the user's trusted ids, then records. ARGV: the records' ids. → how many records were there; their ids leave the set. */
+export const DELETE_TRUSTED = `
+local n = 0
+for i, id in ipairs(ARGV) do
+  n = n + redis.call('DEL', KEYS[i + 1])
+  redis.call('SREM', KEYS[1], id)
+end
+return n
+`;

@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { StoreUnavailableError } from '../core/errors.js';
+import { byLastUse } from './memory.js';
 import { byOrder } from './order.js';
 import * as scripts from './redis-scripts.js';
 import type {
@@ -21,6 +22,8 @@ import type {
   SendQuota,
   SendResult,
   TotpStepResult,
+  TrustedBrowserRecord,
+  TrustUseResult,
 } from './types.js';
 
 interface EvalOptions {
@@ -56,6 +59,9 @@ class Script {
 const SCRIPTS = Object.fromEntries(
   Object.entries(scripts).map(([name, source]) => [name, new Script(source)]),
 ) as Record<keyof typeof scripts, Script>;
+
+/** In the order USE_TRUSTED and GET_TRUSTED return them (TRUSTED_FIELDS in redis-scripts.ts). */
+const TRUSTED_FIELDS = ['id', 'userId', 'label', 'createdAt', 'lastUsedAt', 'expiresAt', 'tokenHash'] as const;
 
 const CHALLENGE_FIELDS = ['id', 'userId', 'deviceId', 'purpose', 'deviceStatus', 'hash', 'attempts', 'maxAttempts', 'createdAt', 'sentAt', 'expiresAt'] as const;
 
@@ -95,6 +101,8 @@ export class RedisMfaStore implements MfaStore {
       deviceCeremonies: (deviceId: string) => `${tag}:device-ceremonies:${deviceId}`,
       stamp: `${tag}:stamp`,
       recovery: `${tag}:recovery`,
+      trustedIds: `${tag}:trusted`,
+      trusted: (id: string) => `${tag}:trusted:${id}`,
     };
   }
 
@@ -279,6 +287,46 @@ export class RedisMfaStore implements MfaStore {
     if (stale.length > 0) await this.run(SCRIPTS.DELETE_KEYS, stale);
   }
 
+  async saveTrustedBrowser(browser: TrustedBrowserRecord): Promise<void> {
+    const keys = this.keys(browser.userId);
+    // No `now` on save: the TTL runs to expiresAt from this clock; whether it expired at a given `now` is checked on use and list.
+    const ttlMs = Math.max(1, Math.ceil(browser.expiresAt - Date.now()));
+    const fields = TRUSTED_FIELDS.flatMap((f) => [f, browser[f]]);
+    await this.run(SCRIPTS.SAVE_TRUSTED, [keys.trusted(browser.id), keys.trustedIds], [ttlMs, browser.id, ...fields]);
+  }
+
+  async listTrustedBrowsers(userId: string, now: number): Promise<TrustedBrowserRecord[]> {
+    const keys = this.keys(userId);
+    const ids = (await this.run(SCRIPTS.TRUSTED_IDS, [keys.trustedIds])) as string[];
+    if (ids.length === 0) return [];
+    // One saved since the ids were read is not listed, as if this list came first.
+    const values = (await this.run(SCRIPTS.GET_TRUSTED, [keys.trustedIds, ...ids.map(keys.trusted)], ids)) as Array<string[] | null>;
+    return values
+      .filter((v): v is string[] => Array.isArray(v))
+      .map(parseTrusted)
+      .filter((b) => b.expiresAt > now)
+      .sort(byLastUse);
+  }
+
+  async useTrustedBrowser(userId: string, browserId: string, tokenHash: string, nextTokenHash: string, now: number): Promise<TrustUseResult> {
+    const keys = this.keys(userId);
+    const reply = (await this.run(SCRIPTS.USE_TRUSTED, [keys.trusted(browserId), keys.trustedIds], [browserId, tokenHash, nextTokenHash, now])) as string[];
+    return reply[0] === 'ok' ? { status: 'ok', browser: parseTrusted(reply.slice(1)) } : { status: reply[0] as 'missing' | 'replayed' };
+  }
+
+  async deleteTrustedBrowser(userId: string, browserId: string): Promise<boolean> {
+    const keys = this.keys(userId);
+    return Number(await this.run(SCRIPTS.DELETE_TRUSTED, [keys.trustedIds, keys.trusted(browserId)], [browserId])) === 1;
+  }
+
+  async deleteTrustedBrowsers(userId: string): Promise<number> {
+    const keys = this.keys(userId);
+    const ids = (await this.run(SCRIPTS.TRUSTED_IDS, [keys.trustedIds])) as string[];
+    if (ids.length === 0) return 0;
+    // Each record is counted by the call whose DEL removed it, so parallel calls never count one twice.
+    return Number(await this.run(SCRIPTS.DELETE_TRUSTED, [keys.trustedIds, ...ids.map(keys.trusted)], ids));
+  }
+
   async consumeQuota(scope: string, key: string, quota: SendQuota, now: number): Promise<SendResult> {
     // Its own hash tag: a quota is shared across users, so it lives in no user's slot.
     const name = `${this.prefix}{quota:${escapeTag(scope)}:${escapeTag(key)}}`;
@@ -361,6 +409,12 @@ function parseDevice(raw: string): DeviceRecord {
   const { beside, rest: device } = splitData(stored);
   const merged = Object.fromEntries(Object.entries(dataFields).map(([field, value]) => [field, JSON.parse(value) as unknown]));
   return { ...device, data: { ...(JSON.parse(data) as DeviceRecord['data']), ...merged, ...beside } };
+}
+
+/** Field values in TRUSTED_FIELDS order. */
+function parseTrusted(values: string[]): TrustedBrowserRecord {
+  const [id, userId, label, createdAt, lastUsedAt, expiresAt, tokenHash] = values as [string, string, string, string, string, string, string];
+  return { id, userId, label, createdAt: Number(createdAt), lastUsedAt: Number(lastUsedAt), expiresAt: Number(expiresAt), tokenHash };
 }
 
 function parseChallenge(pairs: string[]): ChallengeRecord {

@@ -151,6 +151,31 @@ export type ActivationResult =
   /** The device is gone, or not waiting for activation. */
   | { status: 'device_gone' };
 
+/**
+ * A browser the user chose to trust ("remember this browser"): while it is
+ * trusted, a sign-on from it skips the second factor. Kept on the server, so
+ * that the user can list and revoke them; the cookie holds the id and a
+ * token that each use replaces, so that a copied cookie shows itself.
+ */
+export interface TrustedBrowserRecord {
+  id: string;
+  userId: string;
+  /** What the user sees in the list, from the User-Agent ('Chrome on macOS'). */
+  label: string;
+  createdAt: number;
+  lastUsedAt: number;
+  expiresAt: number;
+  /** HMAC (hex) of the cookie's current token; the token itself is never stored. */
+  tokenHash: string;
+}
+
+export type TrustUseResult =
+  | { status: 'ok'; browser: TrustedBrowserRecord }
+  /** No such record, or it expired. */
+  | { status: 'missing' }
+  /** The token is not the current one: an old cookie replayed after rotation (a copy). The record is deleted in the same step, so that neither copy is trusted any more. */
+  | { status: 'replayed' };
+
 export interface MfaStore {
   /** The user's devices in their order (ties by creation, then id). */
   listDevices(userId: string): Promise<DeviceRecord[]>;
@@ -309,6 +334,21 @@ export interface MfaStore {
    * come back. A ceremony for any of the user's passkeys (no device) stays.
    */
   deleteDeviceChallenges(userId: string, deviceId: string): Promise<void>;
+
+  /** Stores a trusted browser, kept until its expiresAt (TTL in Redis). */
+  saveTrustedBrowser(browser: TrustedBrowserRecord): Promise<void>;
+  /** The user's unexpired trusted browsers, most recently used first. */
+  listTrustedBrowsers(userId: string, now: number): Promise<TrustedBrowserRecord[]>;
+  /**
+   * One use of a trusted browser's cookie, atomic: when `tokenHash` is the record's current one and it has not
+   * expired, replaces it with `nextTokenHash`, sets lastUsedAt = now, and returns the record as it is now;
+   * a wrong token deletes the record ('replayed'); none or expired: 'missing'.
+   */
+  useTrustedBrowser(userId: string, browserId: string, tokenHash: string, nextTokenHash: string, now: number): Promise<TrustUseResult>;
+  /** Deletes one; whether it was there. */
+  deleteTrustedBrowser(userId: string, browserId: string): Promise<boolean>;
+  /** Deletes every trusted browser of the user; how many. */
+  deleteTrustedBrowsers(userId: string): Promise<number>;
 
   /**
    * Counts one use of a quota shared by every user (sends to one recipient,

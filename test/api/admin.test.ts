@@ -48,6 +48,8 @@ function userRoutes(userId: string, deviceId: string): Array<[Method, string, Re
     ['post', '/users/{userId}/devices/{id}/activate', params, { otp: '123456' }],
     ['post', '/users/{userId}/devices/{id}/resend', params, {}],
     ['post', '/users/{userId}/unlock', params, {}],
+    ['get', '/users/{userId}/trusted-browsers', params, undefined],
+    ['delete', '/users/{userId}/trusted-browsers', params, undefined],
   ];
 }
 

@@ -201,6 +201,21 @@ describe('a tour of every operation', () => {
     expect((await send(a, 'get', '/recovery-codes')).body).toEqual({ remaining: 10 });
   });
 
+  it("the user's trusted browsers, and an administrator's view of them", async () => {
+    const { a, u } = await freshUser(t, sink);
+    expect((await send(a, 'get', '/trusted-browsers')).status).toBe(200);
+    // A trusted browser as a sign-on makes one (this app's policy offers no trust).
+    await t.auth.store.saveTrustedBrowser({
+      id: 'BBBBBBBBBBBBBBBB', userId: u.id, label: 'Chrome on macOS', createdAt: Date.now(), lastUsedAt: Date.now(), expiresAt: Date.now() + 86_400_000, tokenHash: '00',
+    });
+    const listed = await send(a, 'get', '/trusted-browsers');
+    expect(listed.body._embedded.trustedBrowsers).toEqual([expect.objectContaining({ id: 'BBBBBBBBBBBBBBBB', label: 'Chrome on macOS', current: false })]);
+    expect((await send(a, 'delete', '/trusted-browsers/{id}', { id: 'BBBBBBBBBBBBBBBB' })).status).toBe(204);
+    expect((await send(a, 'delete', '/trusted-browsers')).status).toBe(204);
+    expect((await send(root, 'get', '/users/{userId}/trusted-browsers', { userId: u.id })).status).toBe(200);
+    expect((await send(root, 'delete', '/users/{userId}/trusted-browsers', { userId: u.id })).status).toBe(204);
+  });
+
   it('every (path, method) of the document was exercised with each of its success statuses', async () => {
     const missing = await uncoveredOperations(agent(t.app));
     expect(missing, `seen: ${seenResponses().join(', ')}`).toEqual([]);

@@ -1,5 +1,5 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
-import { agent, codeOf, createTestApp, csrfOf, enrollAndSignOn, login, signOn, submit } from '../helpers/app.js';
+import { agent, codeOf, createTestApp, csrfOf, enrollAndSignOn, login, signOn, signOnTrusting, submit, trustCookieOf, type Agent, type TestApp } from '../helpers/app.js';
 import { SmtpSink } from '../helpers/smtp.js';
 import { alertOf, fakeClock, isSignedOn, MINUTE, sessionCookie } from './support.js';
 
@@ -73,34 +73,52 @@ describe('sign-on policy exceptions', () => {
     expect(res2.headers.location).toBe('/mfa/enroll');
   });
 
-  describe('skipWithin', () => {
-    const policy = { skip: (u: { admin?: boolean }) => u.admin === true, skipWithin: '1h' };
+  describe('trustBrowser', () => {
+    const policy = { skip: (u: { admin?: boolean }) => u.admin === true, trustBrowser: '1h' };
 
-    it('skips MFA on a second sign-on in the same browser after an MFA sign-on (cookie mfa_recent)', async () => {
+    /** alice pairs her address, signs out, signs on again ticking "Trust this browser", and signs out. */
+    async function trusting(t: TestApp, a: Agent) {
+      await enrollAndSignOn(a, sink, t.users[0]!);
+      await a.post('/logout');
+      const done = await signOnTrusting(a, sink, t.users[0]!);
+      await a.post('/logout');
+      return done;
+    }
+
+    it('skips MFA on a later sign-on in a browser trusted at an MFA sign-on (cookie mfa_trust)', async () => {
       const t = createTestApp({ sink, mfa: { policy } });
-      const alice = t.users[0]!;
       const a = agent(t.app);
-      const done = await enrollAndSignOn(a, sink, alice);
-      const cookie = ([] as string[]).concat(done.headers['set-cookie'] ?? []).find((c) => c.startsWith('mfa_recent='));
+      const done = await trusting(t, a);
+      const cookie = ([] as string[]).concat(done.headers['set-cookie'] ?? []).find((c) => c.startsWith('mfa_trust='));
       expect(cookie).toBeDefined();
       expect(cookie).toMatch(/HttpOnly/i);
       expect(cookie).toMatch(/SameSite=Lax/i);
+      expect(cookie).toMatch(/Path=\//);
       expect(cookie).not.toContain('u1');
 
-      await a.post('/logout');
       expect(await isSignedOn(a)).toBe(false);
       const after = sink.count();
       const again = await login(a, 'alice', 'pw-alice');
       expect(again.headers.location).toBe('/');
       expect(await isSignedOn(a)).toBe(true);
       expect(sink.count()).toBe(after);
-      expect(t.events.at(-1)).toMatchObject({ type: 'signon.completed', userId: 'u1', reason: 'recent', amr: ['pwd'] });
+      expect(t.events.at(-1)).toMatchObject({ type: 'signon.completed', userId: 'u1', reason: 'trusted', amr: ['pwd'] });
+    });
+
+    it('an MFA sign-on without the box ticked trusts nothing', async () => {
+      const t = createTestApp({ sink, mfa: { policy } });
+      const a = agent(t.app);
+      await enrollAndSignOn(a, sink, t.users[0]!);
+      await a.post('/logout');
+      const done = await signOn(a, sink, t.users[0]!);
+      expect(trustCookieOf(done)).toBeUndefined();
+      await a.post('/logout');
+      expect((await login(a, 'alice', 'pw-alice')).headers.location).toBe('/mfa/challenge');
     });
 
     it('does not skip MFA in another browser', async () => {
       const t = createTestApp({ sink, mfa: { policy } });
-      const alice = t.users[0]!;
-      await enrollAndSignOn(agent(t.app), sink, alice);
+      await trusting(t, agent(t.app));
       const b = agent(t.app);
       expect((await login(b, 'alice', 'pw-alice')).headers.location).toBe('/mfa/challenge');
       expect(await isSignedOn(b)).toBe(false);
@@ -108,33 +126,31 @@ describe('sign-on policy exceptions', () => {
 
     it('does not skip MFA for another user in the same browser', async () => {
       const t = createTestApp({ sink, mfa: { policy } });
-      const [alice, bob] = t.users;
+      const [, bob] = t.users;
       await enrollAndSignOn(agent(t.app), sink, bob!);
       const a = agent(t.app);
-      await enrollAndSignOn(a, sink, alice!);
-      await a.post('/logout');
+      await trusting(t, a);
       const res = await login(a, 'bob', 'pw-bob');
       expect(res.headers.location).toBe('/mfa/challenge');
       expect(await isSignedOn(a)).toBe(false);
     });
 
-    it('asks for MFA again once skipWithin has passed', async () => {
+    it('asks for MFA again once trustBrowser has passed', async () => {
       const t = createTestApp({ sink, mfa: { policy } });
       const a = agent(t.app);
       const clock = fakeClock();
-      await enrollAndSignOn(a, sink, t.users[0]!);
-      await a.post('/logout');
+      await trusting(t, a);
       clock.advance(61 * MINUTE);
       expect((await login(a, 'alice', 'pw-alice')).headers.location).toBe('/mfa/challenge');
     });
 
-    it('ignores a forged mfa_recent cookie', async () => {
+    it('ignores a forged mfa_trust cookie', async () => {
       const t = createTestApp({ sink, mfa: { policy } });
-      await enrollAndSignOn(agent(t.app), sink, t.users[0]!);
+      await trusting(t, agent(t.app));
       const b = agent(t.app);
       const res = await b
         .post('/login')
-        .set('Cookie', `mfa_recent=${Date.now()}.${'A'.repeat(43)}`)
+        .set('Cookie', `mfa_trust=${'A'.repeat(16)}.${'B'.repeat(43)}.${'C'.repeat(43)}`)
         .type('form')
         .send({ username: 'alice', password: 'pw-alice' });
       expect(res.headers.location).toBe('/mfa/challenge');

@@ -150,6 +150,26 @@ export async function signOn(a: Agent, sink: SmtpSink, user: TestUser, address =
   return submit(a, '/mfa/challenge', '/mfa/challenge', { otp: codeOf(mail.text) });
 }
 
+/**
+ * Signs a user on who has a device, ticking "Trust this browser" on the
+ * challenge page (which must offer it). Returns the final response.
+ */
+export async function signOnTrusting(a: Agent, sink: SmtpSink, user: TestUser, address = user.email!) {
+  const after = sink.count();
+  const res = await login(a, user.username, user.password);
+  if (res.headers.location !== '/mfa/challenge') throw new Error(`expected a challenge, got ${res.status} ${res.headers.location}`);
+  const mail = await sink.next(address, { after });
+  const page = (await a.get('/mfa/challenge')).text;
+  if (!page.includes('name="trustBrowser" value="1"')) throw new Error('the challenge page offers no "Trust this browser"');
+  return submit(a, '/mfa/challenge', '/mfa/challenge', { otp: codeOf(mail.text), trustBrowser: '1' });
+}
+
+/** The value of the mfa_trust cookie a response sets ('' when it clears it), or undefined. */
+export function trustCookieOf(res: { headers: Record<string, unknown> }): string | undefined {
+  const found = ([] as string[]).concat((res.headers['set-cookie'] as string[] | string | undefined) ?? []).find((c) => c.startsWith('mfa_trust='));
+  return found === undefined ? undefined : found.slice('mfa_trust='.length).split(';')[0];
+}
+
 export function codeOf(text: string): string {
   const match = /\b(\d{6,10})\b/.exec(text);
   if (!match) throw new Error(`no code in: ${text}`);

@@ -1,12 +1,12 @@
 /**
- * "MFA done recently on this browser" (policy.skipWithin) vouches only for a
- * user whose methods have not changed since: adding or removing a method, an
- * administrator blocking a device or resetting the user, and
- * auth.revoke(userId) each end it. And it never stands in for a missing or
- * blocked method.
+ * A trusted browser (policy.trustBrowser, "Trust this browser" at sign-on)
+ * vouches only for a user whose methods have not changed since: adding or
+ * removing a method, an administrator blocking a device or resetting the
+ * user, and auth.revoke(userId) each end it (every trusted browser of the
+ * user is deleted). And it never stands in for a missing or blocked method.
  */
 import { describe, expect, it } from 'vitest';
-import { agent, codeOf, createTestApp, enrollAndSignOn, login, submit, type Agent, type TestApp } from '../helpers/app.js';
+import { agent, codeOf, createTestApp, enrollAndSignOn, login, signOnTrusting, submit, type Agent, type TestApp } from '../helpers/app.js';
 import { adminWithFreshMfa } from '../api/support.js';
 import { call } from '../api/openapi.js';
 import { pairDevice, useSink } from './support.js';
@@ -15,13 +15,20 @@ import { alertOf } from '../flows/support.js';
 const sink = useSink();
 const ADMIN = { admin: (req: { user?: { admin?: boolean } }) => req.user?.admin === true };
 
-/** alice pairs her profile address during a first sign-on in `a`, which then remembers her; then signs out. */
+/** alice pairs her profile address during a first sign-on in `a`, then signs on again trusting `a`; then signs out. */
 async function remembered(mfa: Record<string, unknown> = {}): Promise<{ t: TestApp; a: Agent }> {
-  const t = createTestApp({ sink: sink(), mfa: { policy: { skip: (u) => u.admin === true, skipWithin: '12h' }, ...ADMIN, ...mfa } });
+  const t = createTestApp({ sink: sink(), mfa: { policy: { skip: (u) => u.admin === true, trustBrowser: '12h' }, ...ADMIN, ...mfa } });
   const a = agent(t.app);
   expect((await enrollAndSignOn(a, sink(), t.users[0]!)).status).toBe(303);
   await a.post('/logout');
+  expect((await signOnTrusting(a, sink(), t.users[0]!)).status).toBe(303);
+  await a.post('/logout');
   return { t, a };
+}
+
+/** alice's trusted browsers, as the app's code sees them. */
+async function trustedCount(t: TestApp): Promise<number> {
+  return (await t.auth.trustedBrowsers.list('u1')).length;
 }
 
 async function passwordStep(a: Agent): Promise<string | undefined> {
@@ -35,10 +42,13 @@ describe('the remembered browser still skips MFA while nothing changed', () => {
   });
 });
 
-describe('what ends "verified recently" (each failed before: the cookie signed only user and time)', () => {
+describe('what ends a trusted browser (each deletes every trusted browser of the user)', () => {
   it('auth.revoke(userId), as on a password change', async () => {
     const { t, a } = await remembered();
+    expect(await trustedCount(t)).toBe(1);
     await t.auth.revoke('u1');
+    expect(await trustedCount(t)).toBe(0);
+    expect(t.events.at(-1)).toMatchObject({ type: 'browser.revoked', userId: 'u1', reason: 'changed' });
     expect(await passwordStep(a)).toBe('/mfa/challenge');
   });
 
@@ -57,11 +67,14 @@ describe('what ends "verified recently" (each failed before: the cookie signed o
   it('a method removed', async () => {
     const { t, a } = await remembered();
     const work = await pairDevice(t, sink(), 'u1', 'alice.work@example.test');
-    // Remembered again after the addition, then a removal.
+    // Trusted again after the addition, then a removal.
     expect(await passwordStep(a)).toBe('/mfa/challenge');
     const again = agent(t.app);
-    expect((await signOnWithCode(again, t)).status).toBe(303);
+    expect((await signOnWithCode(again, t, true)).status).toBe(303);
+    await again.post('/logout');
+    expect(await trustedCount(t)).toBe(1);
     await t.auth.devices.remove('u1', work.id);
+    expect(await trustedCount(t)).toBe(0);
     expect(await passwordStep(again)).toBe('/mfa/challenge');
   });
 
@@ -70,6 +83,7 @@ describe('what ends "verified recently" (each failed before: the cookie signed o
     const root = await adminWithFreshMfa(t, sink());
     const [device] = await t.auth.devices.list('u1');
     expect((await call(root, 'patch', '/users/{userId}/devices/{id}', { userId: 'u1', id: device!.id }, { status: 'BLOCKED' })).status).toBe(200);
+    expect(await trustedCount(t)).toBe(0);
     const res = await login(a, 'alice', 'pw-alice');
     expect(res.status).toBe(403);
     expect((await a.get('/plain')).status).toBe(401);
@@ -82,6 +96,7 @@ describe('what ends "verified recently" (each failed before: the cookie signed o
     const { t, a } = await remembered();
     const root = await adminWithFreshMfa(t, sink());
     expect((await call(root, 'delete', '/users/{userId}/devices', { userId: 'u1' })).status).toBe(204);
+    expect(await trustedCount(t)).toBe(0);
     expect(await passwordStep(a)).toBe('/mfa/enroll');
     expect((await a.get('/plain')).status).toBe(401);
   });
@@ -118,11 +133,11 @@ describe('a blocked device gets no codes at all (failed before: "send a new code
   });
 });
 
-/** A sign-on of alice with a code from her default address, in `a`. */
-async function signOnWithCode(a: Agent, t: TestApp) {
+/** A sign-on of alice with a code from her default address, in `a`; `trust`: ticking "Trust this browser". */
+async function signOnWithCode(a: Agent, t: TestApp, trust = false) {
   const alice = t.users[0]!;
   const after = sink().count();
   expect((await login(a, 'alice', 'pw-alice')).headers.location).toBe('/mfa/challenge');
   const code = codeOf((await sink().next(alice.email!, { after })).text);
-  return submit(a, '/mfa/challenge', '/mfa/challenge', { otp: code });
+  return submit(a, '/mfa/challenge', '/mfa/challenge', { otp: code, ...(trust ? { trustBrowser: '1' } : {}) });
 }

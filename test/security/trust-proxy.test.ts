@@ -1,6 +1,6 @@
 /**
  * Behind a TLS-terminating proxy, an app without `trust proxy` sees every
- * request as plain http: the mfa_recent cookie goes out without Secure. In
+ * request as plain http: the mfa_trust cookie goes out without Secure. In
  * production the library says so once, at the first request.
  */
 import { afterEach, describe, expect, it, vi } from 'vitest';

@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { CeremonyRecord, ChallengeRecord, MfaStore, NewDeviceRecord } from '../../src/stores/types.js';
+import type { CeremonyRecord, ChallengeRecord, MfaStore, NewDeviceRecord, TrustedBrowserRecord } from '../../src/stores/types.js';
 
 const LOCK = { threshold: 4, windowMs: 60_000, durationMs: 120_000 };
 const QUOTA = { limit: 3, windowMs: 60_000 };
@@ -59,6 +59,21 @@ function ceremony(userId: string, now: number, overrides: Partial<CeremonyRecord
     binding: 'hmac.of.the.session.token',
     createdAt: now,
     expiresAt: now + 60_000,
+    ...overrides,
+  };
+}
+
+function trusted(userId: string, now: number, overrides: Partial<TrustedBrowserRecord> = {}): TrustedBrowserRecord {
+  counter += 1;
+  return {
+    id: `tb-${counter}`,
+    userId,
+    // Unicode and a slash, as a User-Agent's label may hold: kept as given.
+    label: 'Chrome on macOS — «Büro»/2',
+    createdAt: now,
+    lastUsedAt: now,
+    expiresAt: now + 600_000,
+    tokenHash: HASH_A,
     ...overrides,
   };
 }
@@ -662,7 +677,122 @@ export function storeConformance(name: string, make: () => Promise<StoreFixture>
       });
     });
 
+    describe('trusted browsers', () => {
+      it('lists copies of the unexpired ones, most recently used first, only for their own user', async () => {
+        const older = trusted(user, now, { lastUsedAt: now - 5_000 });
+        const newer = trusted(user, now, { lastUsedAt: now - 1_000 });
+        const expired = trusted(user, now, { lastUsedAt: now, expiresAt: now + 10 });
+        for (const b of [older, expired, newer]) await store.saveTrustedBrowser(b);
+        const saved = { ...newer };
+        // What was saved is a copy: changing the caller's object changes nothing stored.
+        newer.label = 'changed';
+        expect(await store.listTrustedBrowsers(user, now + 10)).toEqual([saved, older]);
+        const listed = await store.listTrustedBrowsers(user, now + 10);
+        // And what was listed is one too.
+        listed[0]!.tokenHash = HASH_B;
+        expect((await store.listTrustedBrowsers(user, now + 10))[0]).toEqual(saved);
+        expect(await store.listTrustedBrowsers(`other-${user}`, now)).toEqual([]);
+        expect(await store.listTrustedBrowsers(`never-${user}`, now)).toEqual([]);
+      });
+
+      it('a use with the current token rotates it; the old token afterwards is a replay, and forgets the browser', async () => {
+        const b = trusted(user, now);
+        await store.saveTrustedBrowser(b);
+        const used = await store.useTrustedBrowser(user, b.id, HASH_A, HASH_B, now + 1_000);
+        expect(used).toEqual({ status: 'ok', browser: { ...b, tokenHash: HASH_B, lastUsedAt: now + 1_000 } });
+        expect(await store.listTrustedBrowsers(user, now + 1_000)).toEqual([{ ...b, tokenHash: HASH_B, lastUsedAt: now + 1_000 }]);
+        // The old cookie, a copy: neither it nor the current one is trusted any more.
+        expect(await store.useTrustedBrowser(user, b.id, HASH_A, 'c3'.repeat(32), now + 2_000)).toEqual({ status: 'replayed' });
+        expect(await store.listTrustedBrowsers(user, now + 2_000)).toEqual([]);
+        expect(await store.useTrustedBrowser(user, b.id, HASH_B, 'c3'.repeat(32), now + 3_000)).toEqual({ status: 'missing' });
+      });
+
+      it('matches the whole token hash only: a prefix or another case is a replay', async () => {
+        const prefix = trusted(user, now);
+        const upper = trusted(user, now);
+        for (const b of [prefix, upper]) await store.saveTrustedBrowser(b);
+        expect(await store.useTrustedBrowser(user, prefix.id, HASH_A.slice(0, -1), HASH_B, now)).toEqual({ status: 'replayed' });
+        expect(await store.useTrustedBrowser(user, upper.id, HASH_A.toUpperCase(), HASH_B, now)).toEqual({ status: 'replayed' });
+        expect(await store.listTrustedBrowsers(user, now)).toEqual([]);
+      });
+
+      it("another user's use answers missing and consumes nothing; so does an unknown id", async () => {
+        const b = trusted(user, now);
+        await store.saveTrustedBrowser(b);
+        expect(await store.useTrustedBrowser(`other-${user}`, b.id, HASH_A, HASH_B, now)).toEqual({ status: 'missing' });
+        expect(await store.useTrustedBrowser(`other-${user}`, b.id, HASH_B, HASH_A, now)).toEqual({ status: 'missing' });
+        expect(await store.useTrustedBrowser(user, 'tb-forged', HASH_A, HASH_B, now)).toEqual({ status: 'missing' });
+        expect(await store.listTrustedBrowsers(user, now)).toEqual([b]);
+        expect((await store.useTrustedBrowser(user, b.id, HASH_A, HASH_B, now)).status).toBe('ok');
+      });
+
+      it('an expired one answers missing at its expiresAt, whatever the token, and is not listed', async () => {
+        const b = trusted(user, now);
+        await store.saveTrustedBrowser(b);
+        expect(await store.listTrustedBrowsers(user, b.expiresAt)).toEqual([]);
+        expect(await store.useTrustedBrowser(user, b.id, HASH_B, HASH_A, b.expiresAt)).toEqual({ status: 'missing' });
+        expect(await store.useTrustedBrowser(user, b.id, HASH_A, HASH_B, b.expiresAt)).toEqual({ status: 'missing' });
+      });
+
+      it('forgets one at its expiresAt in real time (its TTL)', async () => {
+        const b = trusted(user, Date.now(), { expiresAt: Date.now() + 50 });
+        await store.saveTrustedBrowser(b);
+        await new Promise((r) => setTimeout(r, 120));
+        expect(await store.deleteTrustedBrowser(user, b.id)).toBe(false);
+        expect(await store.deleteTrustedBrowsers(user)).toBe(0);
+      });
+
+      it('a save of the same id replaces it', async () => {
+        const b = trusted(user, now);
+        await store.saveTrustedBrowser(b);
+        await store.saveTrustedBrowser({ ...b, label: 'Firefox on Linux', tokenHash: HASH_B });
+        expect(await store.listTrustedBrowsers(user, now)).toEqual([{ ...b, label: 'Firefox on Linux', tokenHash: HASH_B }]);
+      });
+
+      it('deletes one, saying whether it was there, and only that one', async () => {
+        const [a, b] = [trusted(user, now), trusted(user, now, { lastUsedAt: now - 1 })];
+        for (const x of [a, b]) await store.saveTrustedBrowser(x);
+        expect(await store.deleteTrustedBrowser(`other-${user}`, a.id)).toBe(false);
+        expect(await store.deleteTrustedBrowser(user, a.id)).toBe(true);
+        expect(await store.deleteTrustedBrowser(user, a.id)).toBe(false);
+        expect(await store.listTrustedBrowsers(user, now)).toEqual([b]);
+        expect(await store.useTrustedBrowser(user, a.id, HASH_A, HASH_B, now)).toEqual({ status: 'missing' });
+      });
+
+      it("deletes every one of the user's, counting them, and no other user's", async () => {
+        const others = trusted(`other-${user}`, now);
+        await store.saveTrustedBrowser(others);
+        for (let i = 0; i < 3; i++) await store.saveTrustedBrowser(trusted(user, now));
+        expect(await store.deleteTrustedBrowsers(user)).toBe(3);
+        expect(await store.listTrustedBrowsers(user, now)).toEqual([]);
+        expect(await store.deleteTrustedBrowsers(user)).toBe(0);
+        expect(await store.listTrustedBrowsers(`other-${user}`, now)).toEqual([others]);
+        // Trusting again afterwards works as the first time.
+        const again = trusted(user, now);
+        await store.saveTrustedBrowser(again);
+        expect(await store.listTrustedBrowsers(user, now)).toEqual([again]);
+      });
+    });
+
     describe('under a burst of parallel requests', () => {
+      it('20 parallel uses of one trusted browser token: exactly one ok, the rest find it replayed or gone', async () => {
+        const b = trusted(user, now);
+        await store.saveTrustedBrowser(b);
+        const results = await Promise.all(Array.from({ length: 20 }, (_, i) => store.useTrustedBrowser(user, b.id, HASH_A, `next-${i}`, now)));
+        const ok = results.filter((r) => r.status === 'ok');
+        expect(ok).toHaveLength(1);
+        expect(results.filter((r) => r.status === 'replayed' || r.status === 'missing')).toHaveLength(19);
+        // The first other use saw a token no longer current: a replay, which forgets the browser.
+        expect(results.filter((r) => r.status === 'replayed').length).toBeGreaterThanOrEqual(1);
+        expect(await store.listTrustedBrowsers(user, now)).toEqual([]);
+      });
+
+      it('parallel deletes of all count each trusted browser once', async () => {
+        for (let i = 0; i < 5; i++) await store.saveTrustedBrowser(trusted(user, now));
+        const counts = await Promise.all(Array.from({ length: 10 }, () => store.deleteTrustedBrowsers(user)));
+        expect(counts.reduce((a, b) => a + b, 0)).toBe(5);
+      });
+
       it('50 parallel right answers: exactly one succeeds', async () => {
         const c = challenge(user, now, { maxAttempts: 100 });
         await store.createChallenge(c, 60_000, QUOTA, now);

@@ -38,7 +38,7 @@ function device(id: string, userId = 'u1'): NewDeviceRecord {
 }
 
 /** The store's per-user table, to see what a sweep left behind. */
-function users(store: MemoryMfaStore): Map<string, { challenges: Map<string, unknown>; sends?: unknown; failures?: unknown; lockedUntil?: number }> {
+function users(store: MemoryMfaStore): Map<string, { challenges: Map<string, unknown>; trusted: Map<string, unknown>; sends?: unknown; failures?: unknown; lockedUntil?: number }> {
   return (store as unknown as { users: Map<string, never> }).users;
 }
 
@@ -124,6 +124,25 @@ describe('MemoryMfaStore sweep', () => {
       store.sweep(t0 + 999);
       expect(users(store).has('u1')).toBe(true);
       store.sweep(Date.now() + 1000);
+      expect(users(store).has('u1')).toBe(false);
+    } finally {
+      store.close();
+    }
+  });
+
+  it('drops an expired trusted browser, then the user entry it alone kept', async () => {
+    const store = new MemoryMfaStore();
+    try {
+      const t0 = Date.now();
+      const browser = { id: 'tb1', userId: 'u1', label: 'Firefox on Linux', createdAt: t0, lastUsedAt: t0, expiresAt: t0 + 1000, tokenHash: 'aa'.repeat(32) };
+      await store.saveTrustedBrowser(browser);
+      await store.saveTrustedBrowser({ ...browser, id: 'tb2', expiresAt: t0 + 2000 });
+      store.sweep(t0 + 999);
+      expect(users(store).get('u1')!.trusted.size).toBe(2);
+      // Dropped at its own expiresAt, not a ttl from when it was saved.
+      store.sweep(t0 + 1000);
+      expect([...users(store).get('u1')!.trusted.keys()]).toEqual(['tb2']);
+      store.sweep(t0 + 2000);
       expect(users(store).has('u1')).toBe(false);
     } finally {
       store.close();

@@ -67,7 +67,9 @@ describe('resolveOptions: values', () => {
     expect(messageOf(() => resolve({ methods: { email: { otpLifetime: 'ten minutes' } } }))).toMatch(/methods\.email\.otpLifetime must be milliseconds or a string such as '30s'.*"ten minutes"/);
     expect(messageOf(() => resolve({ limits: { lockDuration: -1 } }))).toContain('limits.lockDuration');
     expect(messageOf(() => resolve({ recentMfa: '5 minutes' }))).toContain('recentMfa must be');
-    expect(messageOf(() => resolve({ policy: { skipWithin: '1 week' } }))).toContain('policy.skipWithin must be');
+    expect(messageOf(() => resolve({ policy: { trustBrowser: '1 week' } }))).toContain('policy.trustBrowser must be');
+    expect(messageOf(() => resolve({ policy: { trustBrowser: '91d' } }))).toContain('policy.trustBrowser must be at most 90 days');
+    expect(resolve({ policy: { trustBrowser: '90d' } }).policies.get('default')!.trustBrowserMs).toBe(90 * 86_400_000);
     expect(messageOf(() => resolve({ methods: { email: { otpLifetime: '10s' } } }))).toContain('methods.email.otpLifetime must be at least 30000 ms');
     expect(messageOf(() => resolve({ limits: { sendWindow: {} } } as never))).toContain('limits.sendWindow');
     // The rules per user moved out of methods.email: the message says where to.
@@ -75,11 +77,19 @@ describe('resolveOptions: values', () => {
   });
 
   it('accepts durations as milliseconds or strings', () => {
-    const resolved = resolve({ recentMfa: '2m', methods: { email: { otpLifetime: 90_000, resendCooldown: '1.5s' } }, policy: { skipWithin: '7d' } });
+    const resolved = resolve({ recentMfa: '2m', methods: { email: { otpLifetime: 90_000, resendCooldown: '1.5s' } }, policy: { trustBrowser: '7d' } });
     expect(resolved.recentMfaMs).toBe(120_000);
     expect(resolved.methods.email.otpLifetimeMs).toBe(90_000);
     expect(resolved.methods.email.resendCooldownMs).toBe(1500);
-    expect(resolved.policies.get('default')!.skipWithinMs).toBe(7 * 86_400_000);
+    expect(resolved.policies.get('default')!.trustBrowserMs).toBe(7 * 86_400_000);
+  });
+
+  it('refuses the removed skipWithin, saying to write trustBrowser with the same duration, and what changes for the user', () => {
+    const message = messageOf(() => resolve({ policy: { skipWithin: '12h' } } as never));
+    expect(message).toContain("policy.skipWithin was replaced by trustBrowser: write trustBrowser: '12h' instead");
+    expect(message).toContain('"Trust this browser" at sign-on');
+    expect(messageOf(() => resolve({ policies: { office: { skipWithin: 3_600_000 } } } as never))).toContain('policies.office.skipWithin was replaced by trustBrowser: write trustBrowser: 3600000 instead');
+    expect(() => resolve({ policy: { skipWithin: '12h' } } as never)).toThrow(TypeError);
   });
 
   it('refuses a bad CIDR range, naming it', () => {
@@ -193,7 +203,7 @@ describe('resolveOptions: defaults (the README table)', () => {
     expect(resolved.policies.get('default')).toMatchObject({
       name: 'default',
       methods: ['email', 'totp', 'fido2', 'sms', 'voice', 'recovery'],
-      skipWithinMs: false,
+      trustBrowserMs: false,
       noDevice: 'enroll',
       enrollAddress: 'profile',
     });

@@ -41,7 +41,7 @@ function input(extra: Partial<PolicyInput<U>> = {}, devices: DeviceRecord[] = []
     userId: 'u1',
     ip: '192.0.2.10',
     request: { marker: 'req' },
-    lastMfaAt: async () => null,
+    trusted: async () => false,
     now: NOW,
     devices: async () => {
       reads.count++;
@@ -98,26 +98,47 @@ describe('evaluatePolicy', () => {
     expect((await evaluatePolicy(p, input({ ip: undefined }, [device('d1')]).value)).action).toBe('challenge');
   });
 
-  it('skips when MFA was completed within skipWithin, and not at or after it', async () => {
-    const p = policy({ skipWithin: '1h' });
-    const hour = 3_600_000;
-    const at = (t: number | null) => async () => t;
-    expect(await evaluatePolicy(p, input({ lastMfaAt: at(NOW - hour + 1) }, [device('d1')]).value)).toEqual({ action: 'skip', reason: 'recent' });
-    expect((await evaluatePolicy(p, input({ lastMfaAt: at(NOW - hour) }, [device('d1')]).value)).action).toBe('challenge');
-    expect((await evaluatePolicy(p, input({ lastMfaAt: at(null) }, [device('d1')]).value)).action).toBe('challenge');
-    // Without skipWithin a recent MFA means nothing.
-    expect((await evaluatePolicy(policy(), input({ lastMfaAt: at(NOW - 1) }, [device('d1')]).value)).action).toBe('challenge');
+  it('skips a trusted browser (reason trusted) only with trustBrowser, and asks the browser only then', async () => {
+    const p = policy({ trustBrowser: '30d' });
+    let asked = 0;
+    const trusted = (answer: boolean) => async () => {
+      asked++;
+      return answer;
+    };
+    expect(await evaluatePolicy(p, input({ trusted: trusted(true) }, [device('d1')]).value)).toEqual({ action: 'skip', reason: 'trusted' });
+    expect((await evaluatePolicy(p, input({ trusted: trusted(false) }, [device('d1')]).value)).action).toBe('challenge');
+    expect(asked).toBe(2);
+    // Without trustBrowser a trusted browser means nothing, and is not even asked (no store read).
+    expect((await evaluatePolicy(policy(), input({ trusted: trusted(true) }, [device('d1')]).value)).action).toBe('challenge');
+    expect(asked).toBe(2);
   });
 
-  it('never lets a recent MFA stand in for a missing or blocked method (failed before: the cookie was read first)', async () => {
-    const p = policy({ skipWithin: '1h' });
-    const recent = async () => NOW - 1;
+  it('asks the browser after skip and networks: an exception that matched first reads no trust', async () => {
+    let asked = 0;
+    const trusted = async () => {
+      asked++;
+      return true;
+    };
+    const p = policy({ trustBrowser: '30d', skip: (u) => u.admin === true, skipNetworks: ['10.0.0.0/8'] });
+    expect(await evaluatePolicy(p, input({ user: { id: 'u1', admin: true }, trusted }, [device('d1')]).value)).toEqual({ action: 'skip', reason: 'skip' });
+    expect(await evaluatePolicy(p, input({ ip: '10.1.1.1', trusted }, [device('d1')]).value)).toEqual({ action: 'skip', reason: 'network' });
+    expect(asked).toBe(0);
+  });
+
+  it('never lets a trusted browser stand in for a missing or blocked method, nor asks it then (failed before: the cookie was read first)', async () => {
+    const p = policy({ trustBrowser: '30d' });
+    let asked = 0;
+    const trusted = async () => {
+      asked++;
+      return true;
+    };
     const blocked = { ...device('d2'), status: 'BLOCKED' as const };
-    expect(await evaluatePolicy(p, input({ lastMfaAt: recent }).value)).toEqual({ action: 'enroll' });
-    expect(await evaluatePolicy(p, input({ lastMfaAt: recent }, [blocked]).value)).toEqual({ action: 'deny' });
-    expect((await evaluatePolicy(p, input({ lastMfaAt: recent }, [device('d1'), blocked]).value)).action).toBe('challenge');
+    expect(await evaluatePolicy(p, input({ trusted }).value)).toEqual({ action: 'enroll' });
+    expect(await evaluatePolicy(p, input({ trusted }, [blocked]).value)).toEqual({ action: 'deny' });
+    expect((await evaluatePolicy(p, input({ trusted }, [device('d1'), blocked]).value)).action).toBe('challenge');
     const waiting = { ...device('d3'), status: 'ACTIVATION_REQUIRED' as const };
-    expect(await evaluatePolicy(p, input({ lastMfaAt: recent }, [waiting]).value)).toEqual({ action: 'enroll' });
+    expect(await evaluatePolicy(p, input({ trusted }, [waiting]).value)).toEqual({ action: 'enroll' });
+    expect(asked).toBe(0);
   });
 
   it("decides for a user without a device by noDevice: 'enroll' (default), 'bypass' or 'deny'", async () => {

@@ -90,6 +90,33 @@ const schemas = {
       completedAt: isoTime,
     },
   },
+  TrustedBrowsers: {
+    type: 'object',
+    additionalProperties: false,
+    required: ['_embedded', 'count'],
+    properties: {
+      _embedded: {
+        type: 'object',
+        additionalProperties: false,
+        required: ['trustedBrowsers'],
+        properties: { trustedBrowsers: { type: 'array', items: { $ref: '#/components/schemas/TrustedBrowser' } } },
+      },
+      count: { type: 'integer', minimum: 0 },
+    },
+  },
+  TrustedBrowser: {
+    type: 'object',
+    additionalProperties: false,
+    required: ['id', 'label', 'createdAt', 'lastUsedAt', 'expiresAt', 'current'],
+    properties: {
+      id: { type: 'string' },
+      label: { type: 'string', description: "What the browser said it was when it was trusted, such as 'Chrome on macOS', else 'A browser'." },
+      createdAt: isoTime,
+      lastUsedAt: { ...isoTime, description: 'When it last skipped MFA at sign-on (its creation at first).' },
+      expiresAt: isoTime,
+      current: { type: 'boolean', description: 'The browser that asks (always false for another user\'s browsers).' },
+    },
+  },
   RecoveryCodesRemaining: {
     type: 'object',
     additionalProperties: false,
@@ -376,6 +403,39 @@ export function openApiDocument(basePath: string, methods: AuthenticationMethod[
             '201': { description: 'The codes, shown once', ...json('RecoveryCodes') },
             '401': error('UNAUTHENTICATED, or MFA_REQUIRED: a new set needs a recent MFA when the user has an active method'),
           },
+        },
+      },
+      '/trusted-browsers': {
+        get: {
+          tags: ['Trusted browsers'],
+          summary: 'The browsers the user trusted at sign-on ("Trust this browser"), the most recently used first',
+          responses: { '200': { description: 'The trusted browsers', ...json('TrustedBrowsers') }, ...common },
+        },
+        delete: {
+          tags: ['Trusted browsers'],
+          summary: 'Revoke every trusted browser of the user: each asks for MFA at its next sign-on',
+          responses: { '204': { description: 'Revoked' }, ...common },
+        },
+      },
+      '/trusted-browsers/{id}': {
+        parameters: [{ name: 'id', in: 'path', required: true, schema: { type: 'string' } }],
+        delete: {
+          tags: ['Trusted browsers'],
+          summary: 'Revoke one trusted browser',
+          responses: { '204': { description: 'Revoked' }, '404': error('NOT_FOUND'), ...common },
+        },
+      },
+      '/users/{userId}/trusted-browsers': {
+        parameters: [userId],
+        get: {
+          tags: ['Admin'],
+          summary: 'The browsers the user trusts',
+          responses: { '200': { description: 'The trusted browsers', ...json('TrustedBrowsers') }, ...common },
+        },
+        delete: {
+          tags: ['Admin'],
+          summary: 'Revoke every trusted browser of the user',
+          responses: { '204': { description: 'Revoked' }, ...common },
         },
       },
       '/users/{userId}/devices': {

@@ -1,5 +1,6 @@
 import type { Challenge } from '../../core/challenge-view.js';
 import type { Device } from '../../core/devices.js';
+import type { TrustedBrowser } from '../../core/trusted-browsers.js';
 
 /** A device as the API returns it: times as ISO strings, the method's own fields (`email`), no internal ones. */
 export function deviceJson(device: Device) {
@@ -28,5 +29,22 @@ export function authenticationJson(challenge: Challenge) {
     ...(challenge.options ? { publicKeyCredentialRequestOptions: challenge.options } : {}),
     device: { id: challenge.deviceId, type: challenge.type, ...(challenge.sentTo === null ? {} : { sentTo: challenge.sentTo }) },
     ...(challenge.expiresAt === null ? {} : { expiresAt: challenge.expiresAt.toISOString() }),
+  };
+}
+
+/** The user's trusted browsers; `current`: the browser that asks (its cookie signed for this user). */
+export function trustedBrowsersJson(browsers: TrustedBrowser[], currentId: string | undefined) {
+  return {
+    _embedded: {
+      trustedBrowsers: browsers.map((b) => ({
+        id: b.id,
+        label: b.label,
+        createdAt: b.createdAt.toISOString(),
+        lastUsedAt: b.lastUsedAt.toISOString(),
+        expiresAt: b.expiresAt.toISOString(),
+        current: b.id === currentId,
+      })),
+    },
+    count: browsers.length,
   };
 }

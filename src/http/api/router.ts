@@ -8,7 +8,7 @@ import { mfaIsFresh, signedOn } from '../required.js';
 import type { SignedOn } from '../session-state.js';
 import type { SignOnFlow } from '../signon.js';
 import { openApiDocument } from './openapi.js';
-import { authenticationJson, deviceJson, devicesJson } from './representations.js';
+import { authenticationJson, deviceJson, devicesJson, trustedBrowsersJson } from './representations.js';
 import { writeGuard } from './write-guard.js';
 
 /** Whose devices a request works on, and as whom. */
@@ -26,7 +26,7 @@ type Handler = (req: Request, res: Response, subject: Subject) => Promise<unknow
  * deviceAuthentications APIs: a thin layer over the programmatic API.
  */
 export function apiRouter<User>(deps: HttpDeps<User>, flow: SignOnFlow<User>): Router {
-  const { devices, authentications, recovery, options } = deps;
+  const { devices, authentications, recovery, options, trusted, trustCookie } = deps;
   const permitted = (s: Subject) => options.policies.get(s.auth.policy)?.methods ?? [];
   /** How an authenticator app names the account: the address on the user's profile, else the user id. */
   const account = (req: Request, s: Subject) => (s.asAdmin ? undefined : options.user.email(req.user as User)) || s.userId;
@@ -143,6 +143,28 @@ export function apiRouter<User>(deps: HttpDeps<User>, flow: SignOnFlow<User>): R
 
   router.delete('/users/:userId/devices', route(other, async (req, res, s) => {
     await devices.removeAll(s.userId, requestContext(req));
+    res.status(204).end();
+  }));
+
+  // Trusted browsers: revoking one only takes an exception away, so no fresh MFA is asked of the user.
+  for (const [base, subject] of [['/trusted-browsers', self], ['/users/:userId/trusted-browsers', other]] as const) {
+    router.get(base, route(subject, async (req, res, s) => {
+      // Another user's browsers are never the administrator's own.
+      const current = s.asAdmin ? undefined : trustCookie.read(req, s.userId)?.id;
+      res.json(trustedBrowsersJson(await trusted.list(s.userId), current));
+    }));
+
+    router.delete(base, route(subject, async (req, res, s) => {
+      await trusted.revokeAll(s.userId, requestContext(req), s.asAdmin ? 'admin' : 'user');
+      if (!s.asAdmin) trustCookie.clear(req, res);
+      res.status(204).end();
+    }));
+  }
+
+  router.delete('/trusted-browsers/:id', route(self, async (req, res, s) => {
+    const id = String(req.params.id);
+    if (!(await trusted.revoke(s.userId, id, requestContext(req), 'user'))) throw new NotFoundError('No such trusted browser.', 'browser');
+    if (trustCookie.read(req, s.userId)?.id === id) trustCookie.clear(req, res);
     res.status(204).end();
   }));
 

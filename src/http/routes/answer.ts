@@ -27,7 +27,9 @@ export function answer<User>(
       const { userId, amr } = result.info;
       const pending = readState(req)?.pending;
       const policy = pending?.policy ?? readState(req)?.auth?.policy ?? 'default';
-      await flow.complete(req, res, result.user as User, { userId, amr, policy, mfaAt: deps.now() }, purpose, pending?.landing);
+      // "Trust this browser" is a sign-on's choice: a step-up never makes a browser trusted.
+      const trust = purpose !== 'stepup' && pending !== undefined && (req.body as Record<string, unknown> | undefined)?.trustBrowser === '1';
+      await flow.complete(req, res, result.user as User, { userId, amr, policy, mfaAt: deps.now() }, purpose, pending?.landing, trust);
     };
     run().catch((error) => deps.pages.error(req, res, error));
   };

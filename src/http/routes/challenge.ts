@@ -8,6 +8,7 @@ import { deviceChoice, livePending, readState, writeState, type DeviceChoice } f
 import type { SignOnFlow } from '../signon.js';
 import { answer } from './answer.js';
 import { handle } from './handle.js';
+import { trustLocals } from './trust-locals.js';
 
 /** The sign-on or step-up challenge under way in this session. */
 interface ActiveChallenge {
@@ -61,6 +62,8 @@ export function challengeRoutes<User>(deps: HttpDeps<User>, flow: SignOnFlow<Use
         codeLength: device ? methods.get(device.type)?.settings.codeLength ?? 6 : 6,
         // Counted when the sign-on started, as the labels are: the page reads nothing from the store.
         recovery: current.purpose === 'signon' && (current.holder.recoveryCodes ?? 0) > 0,
+        // "Trust this browser": offered on a sign-on whose policy has trustBrowser, never on a step-up.
+        ...trustLocals(current.purpose === 'signon' ? options.policies.get(current.policy)?.trustBrowserMs : false),
         ...(error ? { error } : {}),
       },
       error ? error.status : 200,

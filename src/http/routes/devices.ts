@@ -1,5 +1,5 @@
 import type { Request, Response, Router } from 'express';
-import { MfaError } from '../../core/errors.js';
+import { MfaError, NotFoundError } from '../../core/errors.js';
 import { requestContext } from '../context.js';
 import type { HttpDeps } from '../deps.js';
 import { demandStepUp, mfaIsFresh, required, signedOn } from '../required.js';
@@ -9,7 +9,7 @@ import { handle } from './handle.js';
 
 /** "Your authentication methods": list, add (and pair), rename, set default, order, remove. */
 export function deviceRoutes<User>(deps: HttpDeps<User>, router: Router): void {
-  const { options, devices, methods, pages, recovery } = deps;
+  const { options, devices, methods, pages, recovery, trusted, trustCookie } = deps;
   const base = options.basePath;
   const signedOnOnly = required(deps);
 
@@ -36,6 +36,16 @@ export function deviceRoutes<User>(deps: HttpDeps<User>, router: Router): void {
     const list = await devices.list(auth(req).userId);
     const activeCount = list.filter((d) => d.status === 'ACTIVE').length;
     const recoveryCodes = await recovery.remaining(auth(req).userId);
+    // The trusted browsers, with this one marked; dates in the page's language.
+    const current = trustCookie.read(req, auth(req).userId)?.id;
+    const date = new Intl.DateTimeFormat(localeOf(req), { dateStyle: 'medium', timeStyle: 'short' });
+    const trustedBrowsers = (await trusted.list(auth(req).userId)).map((b) => ({
+      id: b.id,
+      label: b.label,
+      lastUsed: date.format(b.lastUsedAt),
+      expires: date.format(b.expiresAt),
+      current: b.id === current,
+    }));
     pages.render(req, res, 'devices', {
       title: 'devices.title',
       devices: list,
@@ -45,6 +55,7 @@ export function deviceRoutes<User>(deps: HttpDeps<User>, router: Router): void {
       recoveryLow: recoveryCodes > 0 && recoveryCodes <= 2,
       recoveryOffer: recoveryCodes === 0 && activeCount > 0,
       canAdd: list.length < options.limits.maxDevices,
+      trustedBrowsers,
       ...(error ? errorLocals(error) : {}),
     }, error ? error.status : 200);
   }
@@ -148,6 +159,23 @@ export function deviceRoutes<User>(deps: HttpDeps<User>, router: Router): void {
     // Shown once, on this answer only: never kept in the session, never cached (no-store, as every page).
     pages.render(req, res, 'recovery-codes', { title: 'recoveryCodes.title', codes });
   }));
+
+  // Revoking trust only takes an exception away: no fresh MFA asked.
+  router.post('/devices/trusted/revoke-all', change(async (req, res) => {
+    await trusted.revokeAll(auth(req).userId, requestContext(req), 'user');
+    trustCookie.clear(req, res);
+    notice(req, 'notice.trustRevokedAll');
+    res.redirect(303, `${base}/devices`);
+  }, showList));
+
+  router.post('/devices/trusted/:id/revoke', change(async (req, res) => {
+    const userId = auth(req).userId;
+    const browser = (await trusted.list(userId)).find((b) => b.id === id(req));
+    if (!browser || !(await trusted.revoke(userId, browser.id, requestContext(req), 'user'))) throw new NotFoundError('No such trusted browser.', 'browser');
+    if (trustCookie.read(req, userId)?.id === browser.id) trustCookie.clear(req, res);
+    notice(req, 'notice.trustRevoked', { browser: browser.label });
+    res.redirect(303, `${base}/devices`);
+  }, showList));
 
   router.post('/devices/:id/resend', change(async (req, res) => {
     const challenge = await devices.resend(auth(req).userId, id(req), requestContext(req));

@@ -5,6 +5,7 @@ import { livePending, type PendingSignOn } from '../session-state.js';
 import type { SignOnFlow } from '../signon.js';
 import { answer } from './answer.js';
 import { handle } from './handle.js';
+import { trustLocals } from './trust-locals.js';
 
 /**
  * A recovery code instead of a device, during a pending sign-on at the
@@ -30,7 +31,9 @@ export function recoveryRoutes<User>(deps: HttpDeps<User>, flow: SignOnFlow<User
   }
 
   function show(req: Request, res: Response, error?: MfaError): void {
-    pages.render(req, res, 'recovery', { title: 'recovery.title', ...(error ? { error } : {}) }, error ? error.status : 200);
+    const pending = livePending(req, deps.now());
+    const trust = trustLocals(pending ? options.policies.get(pending.policy)?.trustBrowserMs : false);
+    pages.render(req, res, 'recovery', { title: 'recovery.title', ...trust, ...(error ? { error } : {}) }, error ? error.status : 200);
   }
 
   router.get('/recovery', handle(deps, async (req, res) => {
