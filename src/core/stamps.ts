@@ -16,10 +16,6 @@ export class SecurityStamps {
     private readonly events?: EventBus,
   ) {}
 
-  current(userId: string): Promise<string> {
-    return this.store.getStamp(userId, fresh());
-  }
-
   async renew(userId: string): Promise<void> {
     const ended = await this.store.deleteTrustedBrowsers(userId);
     await this.store.renewStamp(userId, fresh());
