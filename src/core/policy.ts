@@ -25,7 +25,6 @@ export interface PolicyInput<User, Device extends PolicyDevice = PolicyDevice> {
    * up and renewed); only asked for a user with a usable method and no blocked one.
    */
   trusted: () => Promise<boolean>;
-  now: number;
   /** All the user's devices, the default first; only read when no exception matched. */
   devices: () => Promise<Device[]>;
 }

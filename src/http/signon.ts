@@ -58,7 +58,6 @@ export class SignOnFlow<User> {
       ip: req.ip,
       request: req,
       trusted: () => this.trustedBrowser(req, res, userId),
-      now: now(),
       // Only devices of methods that are on: one of a disabled method neither answers nor counts as paired.
       devices: async () => (await devices.records(userId)).filter((d) => methods.get(d.type) !== undefined),
     });

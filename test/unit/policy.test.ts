@@ -31,7 +31,6 @@ function device(id: string, order = 0): DeviceRecord {
   };
 }
 
-const NOW = 1_700_000_000_000;
 
 /** An input whose device list records whether it was read. */
 function input(extra: Partial<PolicyInput<U>> = {}, devices: DeviceRecord[] = []) {
@@ -42,7 +41,6 @@ function input(extra: Partial<PolicyInput<U>> = {}, devices: DeviceRecord[] = []
     ip: '192.0.2.10',
     request: { marker: 'req' },
     trusted: async () => false,
-    now: NOW,
     devices: async () => {
       reads.count++;
       return devices;
