@@ -1,5 +1,5 @@
 import { existsSync, readFileSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
+import { dirname, extname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import ejs from 'ejs';
 
@@ -16,6 +16,7 @@ type Template = (data: Record<string, unknown>) => string;
 export class Renderer {
   private readonly roots: string[];
   private readonly compiled = new Map<string, Template>();
+  private readonly includes = new Map<string, string>();
 
   constructor(appViews: string[]) {
     this.roots = [...appViews.map((v) => resolve(v)), LIBRARY_VIEWS];
@@ -33,12 +34,16 @@ export class Renderer {
   }
 
   private compile(name: string, escaping: 'html' | 'text'): Template {
-    const filename = this.roots.map((root) => join(root, `${name}.ejs`)).find((file) => existsSync(file));
+    const filename = this.find(`${name}.ejs`);
     if (!filename) throw new Error(`express-mfa: template ${name}.ejs not found in ${this.roots.join(', ')}`);
     return ejs.compile(readFileSync(filename, 'utf8'), {
       filename,
-      root: this.roots,
-      views: this.roots,
+      // With one root as a string, EJS resolves '/partials/x' to a path
+      // without looking at the disk; `includer` then names the real file
+      // from a map made once. EJS alone searches every root with existsSync
+      // on every include of every render.
+      root: '/',
+      includer: (path: string, found: string | undefined) => ({ filename: this.include(path, found) }),
       strict: true,
       localsName: 'it',
       // Includes are compiled once too. EJS's cache is keyed by file name, so
@@ -46,5 +51,26 @@ export class Renderer {
       cache: escaping === 'html',
       ...(escaping === 'text' ? { escape: (value: unknown) => (value == null ? '' : String(value)) } : {}),
     }) as Template;
+  }
+
+  /**
+   * The file an `include(path)` names: a relative path EJS found beside the
+   * including template stays; any other is looked up in the roots, app's
+   * first, once per path.
+   */
+  private include(path: string, found: string | undefined): string {
+    if (!path.startsWith('/') && found) return found;
+    let file = this.includes.get(path);
+    if (file === undefined) {
+      const name = path.replace(/^\/+/, '');
+      file = this.find(extname(name) ? name : `${name}.ejs`);
+      if (!file) throw new Error(`express-mfa: included template ${path} not found in ${this.roots.join(', ')}`);
+      this.includes.set(path, file);
+    }
+    return file;
+  }
+
+  private find(name: string): string | undefined {
+    return this.roots.map((root) => join(root, name)).find((file) => existsSync(file));
   }
 }
