@@ -1,12 +1,13 @@
 /** Runs the chosen scenarios in order and collects their rows. */
 import { attackScenario, type AttackOptions } from './scenarios/attack.js';
+import { floorScenario } from './scenarios/floor.js';
 import { gateScenario } from './scenarios/gate.js';
 import { memoryScenario } from './scenarios/memory.js';
 import { peerScenario, signOnScenario } from './scenarios/signon.js';
 import type { BenchOptions, Row } from './lib/report.js';
 import { CodeSink } from './lib/sink.js';
 
-export const SCENARIOS = ['gate', 'signon', 'signon-redis', 'attack', 'peer', 'memory'] as const;
+export const SCENARIOS = ['gate', 'floor', 'floor-redis', 'signon', 'signon-redis', 'attack', 'peer', 'memory'] as const;
 export type Scenario = (typeof SCENARIOS)[number];
 
 export function optionsFromEnv(env: NodeJS.ProcessEnv = process.env): BenchOptions {
@@ -34,6 +35,10 @@ async function runOne(scenario: Scenario, options: BenchOptions, sink: CodeSink,
     case 'gate':
       if (extra.parallel) return Promise.all([gateScenario(options, sink, 'memory'), gateScenario(options, sink, 'redis')]);
       return [await gateScenario(options, sink, 'memory'), await gateScenario(options, sink, 'redis')];
+    case 'floor':
+      return [await floorScenario(options, sink, 'memory')];
+    case 'floor-redis':
+      return [await floorScenario(options, sink, 'redis')];
     case 'signon':
       return [await signOnScenario(options, sink, 'memory')];
     case 'signon-redis':

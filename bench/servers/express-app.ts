@@ -11,7 +11,7 @@ import passport from 'passport';
 import { Strategy as LocalStrategy } from 'passport-local';
 import { RedisStore } from 'connect-redis';
 import { createClient, type RedisClientType } from 'redis';
-import { mfa, MemoryMfaStore, RedisMfaStore, type MfaStore } from '../../src/index.js';
+import { mfa, MemoryMfaStore, RedisMfaStore, type MailMessage, type MfaStore, type RedisScriptClient } from '../../src/index.js';
 import { benchTransport } from '../lib/mail.js';
 import { serveCommands, serverConfig } from '../lib/server.js';
 
@@ -29,6 +29,8 @@ export interface ExpressAppConfig {
   redisUrl?: string;
   /** Prefix of every Redis key this server makes (sessions and MFA state); deleted on stop. */
   redisPrefix?: string;
+  /** Count the MFA store's steps and the calls its Redis client sends (the floor's count pass). */
+  countStoreCalls?: boolean;
 }
 
 interface BenchUser {
@@ -39,6 +41,45 @@ interface BenchUser {
 }
 
 const config = serverConfig<ExpressAppConfig>();
+
+const sent: Record<string, number> = {};
+const steps: Record<string, number> = {};
+const tally = (counts: Record<string, number>, name: string) => {
+  counts[name] = (counts[name] ?? 0) + 1;
+};
+
+/** The Redis client as the MFA store sees it, counting what it sends: each call is one round trip. */
+function counting(client: RedisClientType): RedisScriptClient {
+  return {
+    evalSha: (sha, options) => (tally(sent, 'evalsha'), client.evalSha(sha, options)),
+    eval: (script, options) => (tally(sent, 'eval'), client.eval(script, options)),
+    get isReady() {
+      return client.isReady;
+    },
+  };
+}
+
+const sessionCalls: Record<string, number> = {};
+
+/** The session store, counting what express-session and Passport ask of it. */
+function countingSessions(store: session.Store): void {
+  const methods = store as unknown as Record<string, (...args: unknown[]) => unknown>;
+  for (const name of ['get', 'set', 'destroy', 'touch'] as const) {
+    const original = methods[name]!.bind(store);
+    methods[name] = (...args: unknown[]) => (tally(sessionCalls, name), original(...args));
+  }
+}
+
+/** The store, counting each step called. */
+function countingSteps(store: MfaStore): MfaStore {
+  return new Proxy(store, {
+    get(target, name, receiver) {
+      const value = Reflect.get(target, name, receiver);
+      if (typeof value !== 'function') return value;
+      return (...args: unknown[]) => (tally(steps, String(name)), value.apply(target, args));
+    },
+  });
+}
 const SECRET = 'bench-secret-that-is-at-least-32-bytes-long!!';
 
 async function main() {
@@ -72,6 +113,7 @@ async function main() {
   authenticator.deserializeUser((id: string, done) => done(null, byId.get(id) ?? false));
 
   const sessionStore = config.sessions === 'redis' ? new RedisStore({ client: redis!, prefix: `${prefix}sess:` }) : new session.MemoryStore();
+  if (config.countStoreCalls) countingSessions(sessionStore);
   app.use(express.urlencoded({ extended: false }));
   app.use(session({ secret: 'bench-session-secret', resave: false, saveUninitialized: false, store: sessionStore }));
   app.use(authenticator.session());
@@ -79,14 +121,25 @@ async function main() {
   let store: MfaStore | undefined;
   const transport = config.smtpPort ? benchTransport(config.smtpPort, config.smtpNoDelay ?? true) : undefined;
 
+  // The last message sent, so that the floor's mail part sends the very same one.
+  let lastMail: MailMessage | undefined;
+  const recording = transport && {
+    sendMail: (message: MailMessage) => {
+      lastMail = message;
+      return transport.sendMail(message);
+    },
+  };
+
   if (config.variant === 'ours') {
-    store = config.mfaStore === 'redis' ? new RedisMfaStore({ client: redis!, prefix: `${prefix}mfa:` }) : new MemoryMfaStore();
+    const storeClient = config.countStoreCalls ? counting(redis!) : redis!;
+    store = config.mfaStore === 'redis' ? new RedisMfaStore({ client: storeClient, prefix: `${prefix}mfa:` }) : new MemoryMfaStore();
+    if (config.countStoreCalls) store = countingSteps(store);
     const auth = mfa<BenchUser>({
       secret: SECRET,
       passport: authenticator,
       store,
       user: { id: (u) => u.id, email: (u) => u.email },
-      email: { transport: transport ?? { sendMail: async () => undefined }, from: 'Bench <no-reply@bench.test>' },
+      email: { transport: recording ?? { sendMail: async () => undefined }, from: 'Bench <no-reply@bench.test>' },
       // The password-only sign-on of the same app: a named policy that skips MFA.
       policies: { password: { skip: () => true } },
       // Each virtual user signs on many times a second; the default 5 codes per 15 minutes would stop it.
@@ -167,6 +220,8 @@ async function main() {
         const bytes = await redis.memoryUsage(`${prefix}sess:${String(payload.sid)}`, { SAMPLES: 0 });
         return { bytes };
       },
+      storeCalls: () => ({ sent, steps, sessions: sessionCalls }),
+      lastMail: () => ({ message: lastMail ?? null }),
       memory: () => ({ rss: process.memoryUsage().rss, heapUsed: process.memoryUsage().heapUsed }),
     },
     async () => {

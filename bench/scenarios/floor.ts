@@ -1,0 +1,177 @@
+/**
+ * The MFA sign-on against its floor: what any sign-on with an emailed code
+ * must cost at the least, measured part by part in the same run, each part
+ * in a process of its own so that none borrows another's CPU:
+ *
+ *   floor = one password-only sign-on (the same app without express-mfa)
+ *         + two signed-on requests through the gate (the challenge page and
+ *           the code POST are two requests more than a password sign-on)
+ *         + one sendMail of the very message the sign-on sends, through the
+ *           same pooled transport.
+ *
+ * The figure is server CPU per sign-on (process.cpuUsage() deltas), steadier
+ * on a shared machine than throughput. With Redis, a pass of sequential
+ * sign-ons also counts what each asks of the MFA store's Redis: round trips
+ * (EVALSHA and other calls sent) and commands Redis runs (INFO commandstats,
+ * scripts' inner commands included), and Redis's own CPU per sign-on.
+ */
+import { randomBytes } from 'node:crypto';
+import { createClient } from 'redis';
+import { Client } from '../lib/http.js';
+import { baselineSignOn, oursMfaSignOn } from '../lib/flows.js';
+import { row, type BenchOptions, type Row } from '../lib/report.js';
+import { ServerProcess } from '../lib/server.js';
+import type { CodeSink } from '../lib/sink.js';
+import { median, round } from '../lib/stats.js';
+import { cannon } from './gate.js';
+import { flowRound } from './signon.js';
+
+type Part = 'mfa' | 'password' | 'gate' | 'mail';
+
+interface RedisCount {
+  signOns: number;
+  /** Calls the MFA store's Redis client sent, per sign-on, by command. */
+  roundTrips: Record<string, number>;
+  /** Store steps called, per sign-on, by name. */
+  steps: Record<string, number>;
+  /** Session store calls, per sign-on, by name. */
+  sessions: Record<string, number>;
+  /** Commands Redis ran, per sign-on, by command (a script's inner commands and the sessions' included). */
+  commands: Record<string, number>;
+  /** Redis server CPU per sign-on, µs (user + system). */
+  redisCpuUs: number;
+}
+
+function commandStats(info: string): Map<string, number> {
+  const stats = new Map<string, number>();
+  for (const match of info.matchAll(/^cmdstat_([^:]+):calls=(\d+)/gm)) stats.set(match[1]!, Number(match[2]));
+  return stats;
+}
+
+function redisCpu(info: string): number {
+  const user = Number(/used_cpu_user:([\d.]+)/.exec(info)?.[1] ?? 0);
+  const system = Number(/used_cpu_sys:([\d.]+)/.exec(info)?.[1] ?? 0);
+  return (user + system) * 1e6;
+}
+
+function perSignOn(before: Map<string, number>, after: Map<string, number>, signOns: number): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const [name, calls] of after) {
+    const delta = calls - (before.get(name) ?? 0);
+    if (delta > 0) out[name] = round(delta / signOns, 2);
+  }
+  return out;
+}
+
+const total = (counts: Record<string, number>) => round(Object.values(counts).reduce((a, b) => a + b, 0), 2);
+
+/** Sequential sign-ons with nothing else on the MFA store's Redis: what one sign-on asks of it. */
+async function countRedis(server: ServerProcess, client: Client, sink: CodeSink, options: BenchOptions, signOns: number): Promise<RedisCount> {
+  const redis = createClient({ url: options.redisUrl });
+  redis.on('error', () => {});
+  await redis.connect();
+  try {
+    await oursMfaSignOn(client, sink, 0);
+    const sentBefore = (await server.call('storeCalls')) as unknown as { sent: Record<string, number>; steps: Record<string, number>; sessions: Record<string, number> };
+    const statsBefore = commandStats(await redis.info('commandstats'));
+    const cpuBefore = redisCpu(await redis.info('cpu'));
+    for (let i = 0; i < signOns; i++) await oursMfaSignOn(client, sink, i % options.vus);
+    const cpuAfter = redisCpu(await redis.info('cpu'));
+    const statsAfter = commandStats(await redis.info('commandstats'));
+    const sentAfter = (await server.call('storeCalls')) as unknown as { sent: Record<string, number>; steps: Record<string, number>; sessions: Record<string, number> };
+    // The INFO calls are this pass's own, not the sign-ons'.
+    statsAfter.delete('info');
+    return {
+      signOns,
+      roundTrips: perSignOn(new Map(Object.entries(sentBefore.sent)), new Map(Object.entries(sentAfter.sent)), signOns),
+      sessions: perSignOn(new Map(Object.entries(sentBefore.sessions)), new Map(Object.entries(sentAfter.sessions)), signOns),
+      steps: perSignOn(new Map(Object.entries(sentBefore.steps)), new Map(Object.entries(sentAfter.steps)), signOns),
+      commands: perSignOn(statsBefore, statsAfter, signOns),
+      redisCpuUs: round((cpuAfter - cpuBefore) / signOns, 1),
+    };
+  } finally {
+    await redis.quit().catch(() => {});
+  }
+}
+
+export async function floorScenario(options: BenchOptions, sink: CodeSink, stores: 'memory' | 'redis'): Promise<Row> {
+  const prefix = `bench:floor:${randomBytes(4).toString('hex')}:`;
+  const base = { sessions: stores, mfaStore: stores, users: options.vus, smtpPort: sink.port, redisUrl: options.redisUrl };
+  const [mfa, password, gate, mail] = await Promise.all([
+    ServerProcess.start('servers/express-app.ts', { ...base, variant: 'ours', redisPrefix: `${prefix}mfa:`, countStoreCalls: true }),
+    ServerProcess.start('servers/express-app.ts', { ...base, variant: 'baseline', redisPrefix: `${prefix}password:` }),
+    ServerProcess.start('servers/express-app.ts', { ...base, variant: 'ours', redisPrefix: `${prefix}gate:` }),
+    ServerProcess.start('servers/mail-sender.ts', { smtpPort: sink.port }),
+  ]);
+  const clients = { mfa: new Client(mfa.port), password: new Client(password.port), gate: new Client(gate.port) };
+  try {
+    await oursMfaSignOn(clients.mfa, sink, 0);
+    const message = (await mfa.call('lastMail')).message as Record<string, unknown> | null;
+    if (!message) throw new Error('floor: the MFA server sent no mail');
+    const gateCookie = (await oursMfaSignOn(clients.gate, sink, 0)).jar.header()!;
+    const recipients = Array.from({ length: options.vus }, (_, i) => `floor-${i}@bench.test`);
+
+    const cpu = async (server: ServerProcess) => Number((await server.call('cpu')).micros);
+    /** Server CPU per unit of the part, ms. */
+    const measure = async (part: Part, seconds: number): Promise<number> => {
+      switch (part) {
+        case 'mfa': {
+          const r = await flowRound(mfa, seconds, options.vus, (vu) => oursMfaSignOn(clients.mfa, sink, vu));
+          if (r.errors > 0) throw new Error(`floor: MFA sign-ons failed: ${r.firstErrors.join(' / ')}`);
+          return r.cpuMs;
+        }
+        case 'password': {
+          const r = await flowRound(password, seconds, options.vus, (vu) => baselineSignOn(clients.password, vu));
+          if (r.errors > 0) throw new Error(`floor: password sign-ons failed: ${r.firstErrors.join(' / ')}`);
+          return r.cpuMs;
+        }
+        case 'gate': {
+          const before = await cpu(gate);
+          const figure = await cannon(gate.port, '/account', gateCookie, seconds, options.connections);
+          if (figure.non2xx + figure.errors > 0) throw new Error('floor: a signed-on request was refused');
+          return ((await cpu(gate)) - before) / 1000 / Math.max(1, figure.requests);
+        }
+        case 'mail': {
+          const before = await cpu(mail);
+          const result = (await mail.call('send', { message, recipients, concurrency: options.vus, seconds }, (seconds + 30) * 1000)) as { sent: number; errors: number };
+          if (result.errors > 0 || result.sent === 0) throw new Error(`floor: sendMail failed ${result.errors} times`);
+          return ((await cpu(mail)) - before) / 1000 / result.sent;
+        }
+      }
+    };
+
+    const parts: Part[] = ['mfa', 'password', 'gate', 'mail'];
+    if (options.warmup > 0) for (const part of parts) await measure(part, options.warmup);
+    const rounds: Array<Record<Part, number>> = [];
+    for (let r = 0; r < options.rounds; r++) {
+      const order = r % 2 === 0 ? parts : [...parts].reverse();
+      const got = {} as Record<Part, number>;
+      for (const part of order) got[part] = round(await measure(part, options.seconds), 4);
+      rounds.push(got);
+      const floor = got.password + 2 * got.gate + got.mail;
+      options.log(`  floor (${stores}) round ${r + 1}: MFA ${got.mfa} ms; floor ${round(floor, 3)} ms (password ${got.password} + 2 × gate ${got.gate} + mail ${got.mail}); ratio ${round(got.mfa / floor, 3)}`);
+    }
+    const m = (part: Part) => median(rounds.map((r) => r[part]));
+    const floor = m('password') + 2 * m('gate') + m('mail');
+    const redis = stores === 'redis' ? await countRedis(mfa, clients.mfa, sink, options, Math.max(20, options.vus * 4)) : undefined;
+    const redisDetail = redis
+      ? `; per sign-on ${total(redis.roundTrips)} MFA store round trips (steps: ${JSON.stringify(redis.steps)}), session store calls ${JSON.stringify(redis.sessions)}, ${total(redis.commands)} commands run in Redis (sessions in Redis too), Redis CPU ${redis.redisCpuUs} µs`
+      : '';
+    return row({
+      scenario: `floor: MFA sign-on's server CPU vs its floor, ${stores === 'memory' ? 'in-memory' : 'Redis'} sessions + store`,
+      ours: { value: round(m('mfa'), 3), unit: 'ms CPU per sign-on', detail: `median of ${rounds.length} rounds${redisDetail}` },
+      baseline: {
+        name: 'floor: password-only sign-on + 2 signed-on requests + 1 sendMail',
+        value: round(floor, 3),
+        unit: 'ms',
+        detail: `${round(m('password'), 3)} + 2 × ${round(m('gate'), 3)} + ${round(m('mail'), 3)}`,
+      },
+      ratio: m('mfa') / floor,
+      target: { op: '<=', value: 1.2 },
+      raw: { rounds, redis, perRoundRatio: rounds.map((r) => round(r.mfa / (r.password + 2 * r.gate + r.mail), 3)) },
+    });
+  } finally {
+    for (const c of Object.values(clients)) c.close();
+    await Promise.all([mfa.stop(), password.stop(), gate.stop(), mail.stop()]);
+  }
+}
