@@ -55,7 +55,7 @@ export interface Migration {
  * when a row stops counting at all (a Redis TTL); `expires_at` is the app's
  * own expiry, which answers "expired" until then.
  */
-export const MIGRATIONS: ReadonlyArray<(t: Tables) => Migration> = [
+const MIGRATIONS: ReadonlyArray<(t: Tables) => Migration> = [
   (t) => ({
     version: 1,
     sql: `
