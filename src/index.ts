@@ -29,6 +29,7 @@ export type { MfaEvent, MfaEventType, RequestContext } from './core/events.js';
 export { MfaStrategy, type MfaVerify, type MfaVerifyResult, type MfaSuccessInfo } from './passport/strategy.js';
 export { MemoryMfaStore, type MemoryMfaStoreOptions } from './stores/memory.js';
 export { RedisMfaStore, type RedisMfaStoreOptions, type RedisScriptClient } from './stores/redis.js';
+export { PostgresMfaStore, type PostgresMfaStoreOptions, type PostgresPool, type PostgresPoolClient, type PostgresQueryable } from './stores/postgres.js';
 export type * from './stores/types.js';
 export {
   MfaError,

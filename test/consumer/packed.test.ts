@@ -75,7 +75,7 @@ describe.each(Object.keys(APPS) as (keyof typeof APPS)[])('the packed library in
     try {
       const { port, exports, probeDevices, missing } = app.ready;
       exported[name] = exports;
-      expect(exports).toEqual(expect.arrayContaining(['mfa', 'MfaError', 'NotFoundError', 'ValidationError', 'MfaStrategy', 'MemoryMfaStore', 'RedisMfaStore']));
+      expect(exports).toEqual(expect.arrayContaining(['mfa', 'MfaError', 'NotFoundError', 'ValidationError', 'MfaStrategy', 'MemoryMfaStore', 'RedisMfaStore', 'PostgresMfaStore']));
       expect(probeDevices).toBe(1);
       // The library's errors are instances of the classes this format exports.
       expect(missing).toEqual({ code: 'NOT_FOUND', isMfaError: true, isNotFoundError: true });

@@ -1,12 +1,14 @@
 /**
  * An authenticator app's secret is sealed at rest (AES-256-GCM under a key
  * derived from the library's secret) and shown only in the answer that
- * paired it: it is never in the store in plain text (memory or Redis), nor in
+ * paired it: it is never in the store in plain text (memory, Redis or PostgreSQL), nor in
  * the session, the events or the logs, in any of its spellings.
  */
 import { afterAll, describe, expect, it } from 'vitest';
+import { PostgresMfaStore } from '../../src/stores/postgres.js';
 import { RedisMfaStore } from '../../src/stores/redis.js';
 import { agent, createTestApp, enrollAndSignOn, login, submit, type TestApp } from '../helpers/app.js';
+import { connectPostgres, createSchema, dropSchema } from '../helpers/postgres.js';
 import { connectRedis, deletePrefix, uniquePrefix } from '../helpers/redis.js';
 import { base32Decode, totpCode } from '../helpers/totp.js';
 import { call } from '../api/openapi.js';
@@ -15,10 +17,16 @@ import { InspectableSessionStore, plain, useSink } from './support.js';
 const sink = useSink();
 const redis = await connectRedis();
 const prefix = uniquePrefix('totp-secrets');
+const pool = await connectPostgres();
+const schema = pool ? await createSchema(pool, 'totp_secrets') : '';
 afterAll(async () => {
   if (redis) {
     await deletePrefix(redis, prefix);
     await redis.quit();
+  }
+  if (pool) {
+    await dropSchema(pool, schema);
+    await pool.end();
   }
 });
 
@@ -91,6 +99,20 @@ describe('an app\'s secret is never kept or shown in plain text', () => {
     }
     expect(dump).toMatch(/v1\./);
     expectNowhere({ redis: dump }, secrets);
+  });
+
+  it.skipIf(!pool)('in PostgreSQL: every row of every table of the store', async () => {
+    const store = new PostgresMfaStore({ pool: pool!, schema });
+    await store.migrate();
+    const t = createTestApp({ sink: sink(), mfa: { store } });
+    const secrets = await pairOnPagesAndApi(t);
+    const tables = (await pool!.query('SELECT table_name FROM information_schema.tables WHERE table_schema = $1', [schema])).rows.map((r) => r.table_name as string);
+    let dump = '';
+    for (const table of tables) {
+      for (const row of (await pool!.query(`SELECT row_to_json(t)::text AS line FROM "${schema}"."${table}" t`)).rows) dump += `${table} ${row.line}\n`;
+    }
+    expect(dump).toMatch(/v1\./);
+    expectNowhere({ postgres: dump }, secrets);
   });
 
   it('a sealed secret copied onto another device of the store opens for neither: it is bound to its user and device', async () => {
