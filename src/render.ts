@@ -36,7 +36,8 @@ export class Renderer {
   private compile(name: string, escaping: 'html' | 'text'): Template {
     const filename = this.find(`${name}.ejs`);
     if (!filename) throw new Error(`express-mfa: template ${name}.ejs not found in ${this.roots.join(', ')}`);
-    return ejs.compile(readFileSync(filename, 'utf8'), {
+    // EJS 7 takes unsafePrototypeLocals; @types/ejs (written for EJS 3) does not know it.
+    const options: ejs.Options & { unsafePrototypeLocals: boolean } = {
       filename,
       // With one root as a string, EJS resolves '/partials/x' to a path
       // without looking at the disk; `includer` then names the real file
@@ -46,11 +47,16 @@ export class Renderer {
       includer: (path: string, found: string | undefined) => ({ filename: this.include(path, found) }),
       strict: true,
       localsName: 'it',
+      // EJS copies each include's data already, and the top-level data is
+      // made for each render: a third copy, key by key, on every include of
+      // every page, was the larger part of rendering a page.
+      unsafePrototypeLocals: true,
       // Includes are compiled once too. EJS's cache is keyed by file name, so
       // only one escaping may use it: partials are included by HTML templates.
       cache: escaping === 'html',
       ...(escaping === 'text' ? { escape: (value: unknown) => (value == null ? '' : String(value)) } : {}),
-    }) as Template;
+    };
+    return ejs.compile(readFileSync(filename, 'utf8'), options) as Template;
   }
 
   /**
