@@ -15,12 +15,14 @@ describe.skipIf(!redis)('benchmarks (smoke)', () => {
   });
 
   it('runs one short round of each scenario and reports numbers', async () => {
-    const rows = await runScenarios(
-      SCENARIOS,
-      { seconds: 0.6, rounds: 1, warmup: 0, vus: 4, connections: 4, redisUrl: REDIS_URL, memoryRedisCount: 200, memoryHeapCount: 1000, log: () => {} },
-      { attack: { attackers: 12, victims: 1 }, parallel: true },
-    );
-    expect(rows.map((r) => r.scenario.split(':')[0])).toEqual(['gate', 'gate', 'sign-on', 'sign-on', 'code check under attack (Redis)', 'peer', 'memory', 'memory']);
+    const options = { seconds: 0.6, rounds: 1, warmup: 0, vus: 4, connections: 4, redisUrl: REDIS_URL, memoryRedisCount: 200, memoryHeapCount: 1000, log: () => {} };
+    // In two batches: the floor starts four servers per run, and all at once they would not start in time on two cores.
+    const floors = SCENARIOS.filter((s) => s.startsWith('floor'));
+    const rows = [
+      ...(await runScenarios(SCENARIOS.filter((s) => !floors.includes(s)), options, { attack: { attackers: 12, victims: 1 }, parallel: true })),
+      ...(await runScenarios(floors, options, { parallel: true })),
+    ];
+    expect(rows.map((r) => r.scenario.split(':')[0])).toEqual(['gate', 'gate', 'sign-on', 'sign-on', 'code check under attack (Redis)', 'peer', 'memory', 'memory', 'floor', 'floor']);
     for (const r of rows) {
       expect(Number.isFinite(r.ours.value), r.scenario).toBe(true);
       expect(Number.isFinite(r.baseline.value), r.scenario).toBe(true);
