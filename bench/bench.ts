@@ -7,7 +7,7 @@ import { peerScenario, signOnScenario } from './scenarios/signon.js';
 import type { BenchOptions, Row } from './lib/report.js';
 import { CodeSink } from './lib/sink.js';
 
-export const SCENARIOS = ['gate', 'floor', 'floor-redis', 'signon', 'signon-redis', 'attack', 'peer', 'memory'] as const;
+export const SCENARIOS = ['gate', 'floor', 'floor-redis', 'floor-postgres', 'signon', 'signon-redis', 'signon-postgres', 'attack', 'peer', 'memory'] as const;
 export type Scenario = (typeof SCENARIOS)[number];
 
 export function optionsFromEnv(env: NodeJS.ProcessEnv = process.env): BenchOptions {
@@ -23,6 +23,7 @@ export function optionsFromEnv(env: NodeJS.ProcessEnv = process.env): BenchOptio
     vus: Math.max(1, Math.round(number('BENCH_VUS', 16))),
     connections: Math.max(1, Math.round(number('BENCH_CONNECTIONS', 32))),
     redisUrl: env.REDIS_URL ?? 'redis://127.0.0.1:6379',
+    databaseUrl: env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test',
     memoryRedisCount: Math.max(1, Math.round(number('BENCH_MEMORY_REDIS', 10_000))),
     memoryHeapCount: Math.max(1, Math.round(number('BENCH_MEMORY_HEAP', 100_000))),
     log: (message) => console.log(message),
@@ -39,10 +40,14 @@ async function runOne(scenario: Scenario, options: BenchOptions, sink: CodeSink,
       return [await floorScenario(options, sink, 'memory')];
     case 'floor-redis':
       return [await floorScenario(options, sink, 'redis')];
+    case 'floor-postgres':
+      return [await floorScenario(options, sink, 'postgres')];
     case 'signon':
       return [await signOnScenario(options, sink, 'memory')];
     case 'signon-redis':
       return [await signOnScenario(options, sink, 'redis')];
+    case 'signon-postgres':
+      return [await signOnScenario(options, sink, 'postgres')];
     case 'attack':
       return [await attackScenario(options, sink, extra.attack)];
     case 'peer':

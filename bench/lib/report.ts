@@ -12,6 +12,8 @@ export interface BenchOptions {
   /** autocannon connections. */
   connections: number;
   redisUrl: string;
+  /** PostgreSQL of the postgres scenarios. */
+  databaseUrl: string;
   /** Pending sign-ons measured in Redis. */
   memoryRedisCount: number;
   /** Pending sign-ons measured in the in-memory store. */

@@ -72,13 +72,17 @@ export async function pair(
   return { a: summary('a'), b: summary('b'), rounds };
 }
 
+const STORES = { memory: 'in-memory sessions + store', redis: 'Redis sessions + store', postgres: 'Redis sessions, PostgreSQL store' } as const;
+
 const detail = (s: { p50: number; p99: number; cpuMs: number }) => `p50 ${s.p50} ms, p99 ${s.p99} ms, server CPU ${s.cpuMs} ms each`;
 
-export async function signOnScenario(options: BenchOptions, sink: CodeSink, stores: 'memory' | 'redis'): Promise<Row> {
+export async function signOnScenario(options: BenchOptions, sink: CodeSink, stores: 'memory' | 'redis' | 'postgres'): Promise<Row> {
   const server = await ServerProcess.start('servers/express-app.ts', {
     variant: 'ours',
-    sessions: stores,
+    // With PostgreSQL for MFA state, sessions stay in Redis, as most such deployments keep them.
+    sessions: stores === 'postgres' ? 'redis' : stores,
     mfaStore: stores,
+    databaseUrl: options.databaseUrl,
     users: options.vus,
     smtpPort: sink.port,
     redisUrl: options.redisUrl,
@@ -91,11 +95,12 @@ export async function signOnScenario(options: BenchOptions, sink: CodeSink, stor
       b: [server, (vu) => oursPasswordSignOn(client, vu)],
     });
     return row({
-      scenario: `sign-on: MFA vs password only, ${stores === 'memory' ? 'in-memory' : 'Redis'} sessions + store`,
+      scenario: `sign-on: MFA vs password only, ${STORES[stores]}`,
       ours: { value: result.a.perSecond, unit: 'sign-ons/s', detail: detail(result.a) },
       baseline: { name: 'password-only sign-on', value: result.b.perSecond, unit: 'sign-ons/s', detail: detail(result.b) },
       ratio: result.a.perSecond / result.b.perSecond,
-      target: { op: '>=', value: 0.33 },
+      // Informational: the target is the floor scenario's, against the sign-on's real floor (issue 14).
+      target: null,
       raw: result,
     });
   } finally {

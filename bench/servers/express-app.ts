@@ -10,15 +10,16 @@ import session from 'express-session';
 import passport from 'passport';
 import { Strategy as LocalStrategy } from 'passport-local';
 import { RedisStore } from 'connect-redis';
+import pg from 'pg';
 import { createClient, type RedisClientType } from 'redis';
-import { mfa, MemoryMfaStore, RedisMfaStore, type MailMessage, type MfaStore, type RedisScriptClient } from '../../src/index.js';
+import { mfa, MemoryMfaStore, PostgresMfaStore, RedisMfaStore, type MailMessage, type MfaStore, type PostgresPool, type RedisScriptClient } from '../../src/index.js';
 import { benchTransport } from '../lib/mail.js';
 import { serveCommands, serverConfig } from '../lib/server.js';
 
 export interface ExpressAppConfig {
   variant: 'ours' | 'baseline';
   sessions: 'memory' | 'redis';
-  mfaStore: 'memory' | 'redis';
+  mfaStore: 'memory' | 'redis' | 'postgres';
   /** Users user0…user{n-1}, password pw{i}, address user{i}@bench.test. */
   users: number;
   /** Users that get an ACTIVE email device before the measurement. */
@@ -27,6 +28,8 @@ export interface ExpressAppConfig {
   /** Nagle's algorithm off on the transport's sockets (see lib/mail.ts). Default true. */
   smtpNoDelay?: boolean;
   redisUrl?: string;
+  /** PostgreSQL for mfaStore 'postgres'; the server makes a schema of its own and drops it on stop. */
+  databaseUrl?: string;
   /** Prefix of every Redis key this server makes (sessions and MFA state); deleted on stop. */
   redisPrefix?: string;
   /** Count the MFA store's steps and the calls its Redis client sends (the floor's count pass). */
@@ -68,6 +71,22 @@ function countingSessions(store: session.Store): void {
     const original = methods[name]!.bind(store);
     methods[name] = (...args: unknown[]) => (tally(sessionCalls, name), original(...args));
   }
+}
+
+/** The pool as the MFA store sees it, counting the statements it sends (BEGIN and COMMIT too): each is one round trip. */
+function countingPool(pool: pg.Pool): PostgresPool {
+  return {
+    query: (text: string, values?: unknown[]) => (tally(sent, 'query'), pool.query(text, values)),
+    connect: async () => {
+      const client = await pool.connect();
+      return {
+        query: (text: string, values?: unknown[]) => (tally(sent, 'query'), client.query(text, values)),
+        release: (error?: Error | boolean) => client.release(error),
+        on: (event: 'error', listener: (error: Error) => void) => client.on(event, listener),
+        removeListener: (event: 'error', listener: (error: Error) => void) => client.removeListener(event, listener),
+      };
+    },
+  };
 }
 
 /** The store, counting each step called. */
@@ -119,6 +138,8 @@ async function main() {
   app.use(authenticator.session());
 
   let store: MfaStore | undefined;
+  let postgres: pg.Pool | undefined;
+  const schema = `bench_${process.pid}_${Date.now().toString(36)}`;
   const transport = config.smtpPort ? benchTransport(config.smtpPort, config.smtpNoDelay ?? true) : undefined;
 
   // The last message sent, so that the floor's mail part sends the very same one.
@@ -131,8 +152,16 @@ async function main() {
   };
 
   if (config.variant === 'ours') {
-    const storeClient = config.countStoreCalls ? counting(redis!) : redis!;
-    store = config.mfaStore === 'redis' ? new RedisMfaStore({ client: storeClient, prefix: `${prefix}mfa:` }) : new MemoryMfaStore();
+    if (config.mfaStore === 'postgres') {
+      postgres = new pg.Pool({ connectionString: config.databaseUrl ?? 'postgres://postgres@127.0.0.1:5432/test', max: 10, connectionTimeoutMillis: 5_000 });
+      postgres.on('error', (error) => console.error('[bench server] postgres:', error.message));
+      await postgres.query(`CREATE SCHEMA ${schema}`);
+      const pgStore = new PostgresMfaStore({ pool: config.countStoreCalls ? countingPool(postgres) : postgres, schema });
+      await pgStore.migrate();
+      store = pgStore;
+    } else if (config.mfaStore === 'redis') {
+      store = new RedisMfaStore({ client: config.countStoreCalls ? counting(redis!) : redis!, prefix: `${prefix}mfa:` });
+    } else store = new MemoryMfaStore();
     if (config.countStoreCalls) store = countingSteps(store);
     const auth = mfa<BenchUser>({
       secret: SECRET,
@@ -230,6 +259,10 @@ async function main() {
       transport?.close();
       (store as MemoryMfaStore | undefined)?.close?.();
       await deletePrefix().catch(() => {});
+      if (postgres) {
+        await postgres.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`).catch(() => {});
+        await postgres.end().catch(() => {});
+      }
       if (redis?.isReady) await redis.quit().catch(() => {});
     },
   );
