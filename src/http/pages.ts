@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Request, Response } from 'express';
-import { MfaError } from '../core/errors.js';
+import { MfaError, RateLimitError } from '../core/errors.js';
 import { messageHelpers, type Translator } from '../i18n/translator.js';
 import type { Branding, Logger } from '../config/contracts.js';
 import { LIBRARY_VIEWS, type Renderer } from '../render.js';
@@ -85,13 +85,14 @@ export class Pages {
     const known = error instanceof MfaError;
     const status = known ? error.status : 503;
     if (status === 503) res.set('Retry-After', '5');
+    if (error instanceof RateLimitError) res.set('Retry-After', String(error.retryAfter));
     if (format === 'json' || wantsJson(req)) {
       const details = known ? error.details() : {};
       const message = known ? error.message : 'The sign-on service is unavailable right now. Please try again shortly.';
       res.status(status).json({ code: known ? error.code : 'SERVICE_UNAVAILABLE', message, ...(Object.keys(details).length > 0 ? { details } : {}) });
       return;
     }
-    this.render(req, res, 'message', { title: status === 503 ? 'message.tryAgain' : 'message.error', error }, status);
+    this.render(req, res, 'message', { title: status === 503 || status === 429 ? 'message.tryAgain' : 'message.error', error }, status);
   }
 
   serveStylesheet(req: Request, res: Response): void {

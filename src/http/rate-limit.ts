@@ -1,0 +1,91 @@
+import type { NextFunction, Request, RequestHandler, Response } from 'express';
+import { rateLimit, type RateLimitInfo, type Store } from 'express-rate-limit';
+import { MfaError, RateLimitError, StoreUnavailableError } from '../core/errors.js';
+import type { MfaStore } from '../stores/types.js';
+import { underBasePath } from './base-path.js';
+import type { HttpDeps } from './deps.js';
+import { chooseLocale } from './locale.js';
+import { OverLimitMemo } from './over-limit-memo.js';
+import { MfaRateLimitStore } from './rate-limit-store.js';
+
+/** Where express-rate-limit puts its figures on the request: not `rateLimit`, which an app's own limiter may use. */
+const PROPERTY = 'mfaRateLimit';
+
+/** The requests counted already, by the early middleware or the router: one request is one hit. */
+const counted = new WeakSet<Request>();
+
+export interface WriteLimit {
+  /**
+   * For app.use() before session(): limits the library's writes under
+   * basePath, so that a refused one never reads the session; every other
+   * request passes at the cost of a string test.
+   */
+  early: RequestHandler;
+  /** In the library's router: the same limit, on the writes the early middleware did not see. */
+  inRouter: RequestHandler;
+}
+
+const pass: RequestHandler = (_req, _res, next) => next();
+
+/**
+ * The limit per client address on the library's writes (every method but
+ * GET and HEAD), with express-rate-limit: keyed by req.ip (IPv6 by its /56),
+ * counted in the MFA store (or the app's own express-rate-limit store), and
+ * refused as the library's 429 page or JSON error, with Retry-After. A store
+ * that fails refuses the write (503): it never passes unlimited.
+ */
+export function writeLimit<User>(deps: HttpDeps<User>, store: MfaStore): WriteLimit {
+  const config = deps.options.rateLimit;
+  if (!config) return { early: pass, inRouter: pass };
+  const { basePath, logger } = deps.options;
+  const counter = (config.store as Store | undefined) ?? new MfaRateLimitStore(store, config.windowMs, deps.now);
+
+  const limiter = rateLimit({
+    windowMs: config.windowMs,
+    limit: config.limit,
+    store: new OverLimitMemo(counter, config.limit, deps.now),
+    requestPropertyName: PROPERTY,
+    // Retry-After is set with the library's own answer; no RateLimit-* headers.
+    standardHeaders: false,
+    legacyHeaders: false,
+    handler: (req: Request, _res: Response, next: NextFunction) => {
+      const { resetTime } = (req as Request & Record<typeof PROPERTY, RateLimitInfo>)[PROPERTY];
+      const now = deps.now();
+      const resetAt = resetTime?.getTime() ?? now + config.windowMs;
+      next(new RateLimitError('RATE_LIMITED', Math.max(1, Math.ceil((resetAt - now) / 1000))));
+    },
+    logger: {
+      // Its checks of the setup ('trust proxy' true, X-Forwarded-For with it off…), each said once: the operator's to fix.
+      warn: (warning: unknown) => logger.warn(`rate limit: ${messageOf(warning)}`),
+      error: (error: unknown, context?: string) =>
+        isSetupCheck(error) ? logger.warn(`rate limit: ${messageOf(error)}`) : logger.error(`rate limit: ${context ?? messageOf(error)}`, error),
+    },
+  });
+
+  const limit = (api: (req: Request) => boolean): RequestHandler => (req, res, next) => {
+    if (req.method === 'GET' || req.method === 'HEAD' || counted.has(req)) return next();
+    counted.add(req);
+    limiter(req, res, (error?: unknown) => {
+      if (error === undefined) return next();
+      chooseLocale(req, deps.translator, deps.options.locale);
+      res.set('Cache-Control', 'no-store');
+      // The app's own store may fail with any error: a write it cannot count is refused, not let through.
+      deps.pages.error(req, res, error instanceof MfaError ? error : new StoreUnavailableError(error), api(req) ? 'json' : 'auto');
+    });
+  };
+
+  const early = limit((req) => underBasePath(req.url, `${basePath}/api`));
+  return {
+    early: (req, res, next) => (underBasePath(req.url, basePath) ? early(req, res, next) : next()),
+    inRouter: limit((req) => underBasePath(req.url, '/api')),
+  };
+}
+
+/** express-rate-limit's own checks of the setup throw errors with an ERR_ERL_ code. */
+function isSetupCheck(error: unknown): boolean {
+  return typeof (error as { code?: unknown })?.code === 'string' && (error as { code: string }).code.startsWith('ERR_ERL_');
+}
+
+function messageOf(value: unknown): string {
+  return value instanceof Error ? value.message : String(value);
+}
