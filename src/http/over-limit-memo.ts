@@ -4,10 +4,11 @@ import type { IncrementResponse, Options, Store } from 'express-rate-limit';
 const CAPACITY = 10_000;
 
 /**
- * In front of any express-rate-limit Store: a key found over the limit is
- * remembered in this process until its window ends, and answered from
- * memory, so that refusing a flood costs no store round trip. Another
- * instance learns it from the store on its own next hit of that key.
+ * In front of any express-rate-limit Store: learns, in this process, the
+ * keys the store found over the limit and when their window ends, so that
+ * until then a request of theirs is refused from memory, with no store
+ * round trip and no limiter at all. Another instance learns it from the
+ * store on its own next hit of that key.
  */
 export class OverLimitMemo implements Store {
   readonly localKeys: boolean | undefined;
@@ -23,20 +24,22 @@ export class OverLimitMemo implements Store {
     this.prefix = inner.prefix;
   }
 
+  /** When the key's window ends, while it is over the limit. */
+  until(key: string): number | undefined {
+    const until = this.over.get(key);
+    if (until === undefined || until > this.now()) return until;
+    this.over.delete(key);
+    return undefined;
+  }
+
   init(options: Options): void | Promise<void> {
     return this.inner.init?.(options);
   }
 
-  increment(key: string): IncrementResponse | Promise<IncrementResponse> {
-    const until = this.over.get(key);
-    if (until !== undefined) {
-      if (until > this.now()) return { totalHits: this.limit + 1, resetTime: new Date(until) };
-      this.over.delete(key);
-    }
-    return Promise.resolve(this.inner.increment(key)).then((info) => {
-      if (info.totalHits > this.limit && info.resetTime) this.remember(key, info.resetTime.getTime());
-      return info;
-    });
+  async increment(key: string): Promise<IncrementResponse> {
+    const info = await this.inner.increment(key);
+    if (info.totalHits > this.limit && info.resetTime) this.remember(key, info.resetTime.getTime());
+    return info;
   }
 
   decrement(key: string): void | Promise<void> {

@@ -27,6 +27,7 @@ export interface PagesConfig {
 export class Pages {
   readonly stylesheetPath: string;
   private readonly stylesheet: { body: Buffer; etag: string };
+  private readonly refusals = new Map<string, string>();
 
   constructor(
     private readonly renderer: Renderer,
@@ -47,12 +48,38 @@ export class Pages {
   }
 
   render(req: Request, res: Response, view: string, locals: Record<string, unknown>, status = 200): void {
+    this.send(res, this.page(req, view, locals), status);
+  }
+
+  /**
+   * The rate limit's refusal: the error answer of every other error. A page
+   * for a request with no session, no login and no CSRF token of the app's
+   * (auth.rateLimit, mounted before session()) is the same for every client
+   * of one language and wait: it is rendered once, so that refusing a flood
+   * costs next to nothing.
+   */
+  refuse(req: Request, res: Response, error: RateLimitError, format: 'auto' | 'json'): void {
+    const anonymous = !sessionBag(req) && appCsrfToken(req) === null && (req as { isAuthenticated?: () => boolean }).isAuthenticated?.() !== true;
+    if (format === 'json' || !anonymous || wantsJson(req)) return this.error(req, res, error, format);
+    const key = `${localeOf(req)}\0${error.retryAfter}`;
+    let html = this.refusals.get(key);
+    if (html === undefined) {
+      // A key per language and second of the window: a bound, in case of many languages and a long window.
+      if (this.refusals.size >= 1000) this.refusals.clear();
+      html = this.page(req, 'message', { title: 'message.tryAgain', error });
+      this.refusals.set(key, html);
+    }
+    res.set('Retry-After', String(error.retryAfter));
+    this.send(res, html, error.status);
+  }
+
+  private page(req: Request, view: string, locals: Record<string, unknown>): string {
     const flash = takeFlash(req);
     const helpers = messageHelpers(this.translator, localeOf(req));
     const given = locals.error;
     const error = given instanceof Error ? this.note(given) : (given as ErrorNote | undefined) ?? (flash && 'error' in flash ? flash.error : undefined);
     const notice = flash && 'notice' in flash ? helpers.t(flash.notice.key, flash.notice.vars) : null;
-    const html = this.renderer.render(view, {
+    return this.renderer.render(view, {
       ...this.common(helpers),
       // No session (its store is down): no token and no flash, and nothing to write them to.
       csrfToken: sessionBag(req) ? lazyCsrfToken(req) : null,
@@ -64,6 +91,9 @@ export class Pages {
       title: helpers.t(locals.title as string),
       error: error ? { code: error.code, field: error.field, message: helpers.errorText(error) } : null,
     });
+  }
+
+  private send(res: Response, html: string, status: number): void {
     res.status(status);
     this.securityHeaders(res);
     res.type('html').send(html);

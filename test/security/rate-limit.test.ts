@@ -229,6 +229,29 @@ describe('auth.rateLimit, mounted before session()', () => {
     expect(sessionStore.gets).toBe(before + 1);
   });
 
+  it('its 429 page is the library’s message page, in the request’s language, with the wait of the moment', async () => {
+    clock.install();
+    const t = createTestApp({ sink: sink(), mfa: { rateLimit: { limit: 1 } }, beforeSession: (app, auth) => app.use(auth.rateLimit) });
+    const a = agent(t.app);
+    expect((await post(a, '/mfa/challenge', '203.0.113.85')).status).toBe(403);
+    const pages = [];
+    for (const [language, wait] of [['fr', 0], ['fr', 0], ['en', 10_000], ['fr', 0]] as const) {
+      clock.advance(wait);
+      pages.push(await post(a, '/mfa/challenge', '203.0.113.85').set('Accept-Language', language));
+    }
+    expect(pages.map((p) => [p.status, p.headers['retry-after']])).toEqual([[429, '60'], [429, '60'], [429, '50'], [429, '50']]);
+    expect(pages[0]!.text).toContain('Trop de requêtes depuis votre réseau. Veuillez attendre 60 secondes et réessayer.');
+    expect(pages[0]!.text).toContain('<html lang="fr"');
+    expect(pages[1]!.text).toBe(pages[0]!.text);
+    expect(pages[2]!.text).toContain('Please wait 50 seconds and try again.');
+    expect(pages[3]!.text).toContain('Veuillez attendre 50 secondes');
+    for (const p of pages) {
+      expect(p.headers['cache-control']).toBe('no-store');
+      expect(p.headers['content-security-policy']).toContain("frame-ancestors 'none'");
+      expect(p.text).not.toContain('_mfa_csrf');
+    }
+  });
+
   it('without it, the router refuses after express-session read the session, but before any store work', async () => {
     const sessionStore = new CountingSessionStore();
     const counted = counting(new MemoryMfaStore());
