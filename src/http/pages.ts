@@ -52,25 +52,26 @@ export class Pages {
   }
 
   /**
-   * The rate limit's refusal: the error answer of every other error. A page
-   * for a request with no session, no login and no CSRF token of the app's
-   * (auth.rateLimit, mounted before session()) is the same for every client
-   * of one language and wait: it is rendered once, so that refusing a flood
-   * costs next to nothing.
+   * The rate limit's refusal (RATE_LIMITED, `retryAfter` seconds): the error
+   * answer of every other error. A page for a request with no session, no
+   * login and no CSRF token of the app's (auth.rateLimit, mounted before
+   * session()) is the same for every client of one language and wait: it is
+   * rendered once, so that refusing a flood costs next to nothing, not even
+   * an Error's stack.
    */
-  refuse(req: Request, res: Response, error: RateLimitError, format: 'auto' | 'json'): void {
+  refuse(req: Request, res: Response, retryAfter: number, format: 'auto' | 'json'): void {
     const anonymous = !sessionBag(req) && appCsrfToken(req) === null && (req as { isAuthenticated?: () => boolean }).isAuthenticated?.() !== true;
-    if (format === 'json' || !anonymous || wantsJson(req)) return this.error(req, res, error, format);
-    const key = `${localeOf(req)}\0${error.retryAfter}`;
+    if (format === 'json' || !anonymous || wantsJson(req)) return this.error(req, res, new RateLimitError('RATE_LIMITED', retryAfter), format);
+    const key = `${localeOf(req)}\0${retryAfter}`;
     let html = this.refusals.get(key);
     if (html === undefined) {
       // A key per language and second of the window: a bound, in case of many languages and a long window.
       if (this.refusals.size >= 1000) this.refusals.clear();
-      html = this.page(req, 'message', { title: 'message.tryAgain', error });
+      html = this.page(req, 'message', { title: 'message.tryAgain', error: new RateLimitError('RATE_LIMITED', retryAfter) });
       this.refusals.set(key, html);
     }
-    res.set('Retry-After', String(error.retryAfter));
-    this.send(res, html, error.status);
+    res.set('Retry-After', String(retryAfter));
+    this.send(res, html, 429);
   }
 
   private page(req: Request, view: string, locals: Record<string, unknown>): string {

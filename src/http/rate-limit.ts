@@ -68,12 +68,14 @@ export function writeLimit<User>(deps: HttpDeps<User>, store: MfaStore): WriteLi
     },
   });
 
-  const refuse = (req: Request, res: Response, error: unknown, format: 'auto' | 'json') => {
+  /** A write refused: past the limit (`retryAfter` seconds), or not counted (the store failed); in the request's language, kept by no cache. */
+  const refuse = (req: Request, res: Response, format: 'auto' | 'json', reason: number | unknown) => {
     chooseLocale(req, deps.translator, deps.options.locale);
     res.set('Cache-Control', 'no-store');
-    if (error instanceof RateLimitError) return deps.pages.refuse(req, res, error, format);
+    if (typeof reason === 'number') return deps.pages.refuse(req, res, reason, format);
+    if (reason instanceof RateLimitError) return deps.pages.refuse(req, res, reason.retryAfter, format);
     // The app's own store may fail with any error: a write it cannot count is refused, not let through.
-    deps.pages.error(req, res, error instanceof MfaError ? error : new StoreUnavailableError(error), format);
+    deps.pages.error(req, res, reason instanceof MfaError ? reason : new StoreUnavailableError(reason), format);
   };
 
   const limit = (api: (req: Request) => boolean): RequestHandler => (req, res, next) => {
@@ -82,8 +84,8 @@ export function writeLimit<User>(deps: HttpDeps<User>, store: MfaStore): WriteLi
     const format = api(req) ? 'json' : 'auto';
     // The key express-rate-limit makes by default, with the same subnet.
     const until = req.ip === undefined ? undefined : memo.until(ipKeyGenerator(req.ip, IPV6_SUBNET));
-    if (until !== undefined) return refuse(req, res, new RateLimitError('RATE_LIMITED', secondsUntil(until)), format);
-    limiter(req, res, (error?: unknown) => (error === undefined ? next() : refuse(req, res, error, format)));
+    if (until !== undefined) return refuse(req, res, format, secondsUntil(until));
+    limiter(req, res, (error?: unknown) => (error === undefined ? next() : refuse(req, res, format, error)));
   };
 
   const early = limit((req) => underBasePath(req.url, `${basePath}/api`));
