@@ -22,6 +22,7 @@ export function optionsFromEnv(env: NodeJS.ProcessEnv = process.env): BenchOptio
     warmup: number('BENCH_WARMUP', 2),
     vus: Math.max(1, Math.round(number('BENCH_VUS', 16))),
     connections: Math.max(1, Math.round(number('BENCH_CONNECTIONS', 32))),
+    attackRate: Math.round(number('BENCH_ATTACK_RATE', 1000)),
     redisUrl: env.REDIS_URL ?? 'redis://127.0.0.1:6379',
     databaseUrl: env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test',
     memoryRedisCount: Math.max(1, Math.round(number('BENCH_MEMORY_REDIS', 10_000))),

@@ -70,6 +70,8 @@ export function createExampleApp(options: ExampleOptions = {}) {
     ...options.mfa,
   });
 
+  // First: a flood of writes to /mfa is refused before the body is parsed or the session read.
+  app.use(auth.rateLimit);
   app.use(express.urlencoded({ extended: false }));
   app.use(
     session({

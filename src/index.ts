@@ -11,6 +11,8 @@ export type {
   MethodsOptions,
   MethodType,
   LimitsOptions,
+  RateLimitOptions,
+  RateLimitStore,
   Branding,
   MailTransport,
   MailMessage,

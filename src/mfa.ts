@@ -15,6 +15,7 @@ import { Pages } from './http/pages.js';
 import { TrustCookie } from './http/trust-cookie.js';
 import { required, type RequiredOptions } from './http/required.js';
 import { createMiddleware } from './http/router.js';
+import { writeLimit } from './http/rate-limit.js';
 import { SignOnFlow } from './http/signon.js';
 import { createVerify } from './http/verify.js';
 import type { PassportLike } from './config/contracts.js';
@@ -125,6 +126,14 @@ export interface MfaMiddleware<User = any> extends RequestHandler {
   logIn(req: Request, res: Response, user: User, options?: LogInOptions): Promise<void>;
   required(options?: RequiredOptions): RequestHandler;
   /**
+   * The per-address limit on the library's writes (options.rateLimit), for
+   * app.use() before session(): a refused write then never reads the
+   * session. Every other request passes at once; a write it counted is not
+   * counted again by app.use(auth), which applies the same limit itself
+   * when this is not mounted. With rateLimit: false it passes everything.
+   */
+  rateLimit: RequestHandler;
+  /**
    * An error handler for the library's own errors: an MfaError, or a session
    * store that is down, becomes the library's page (503 "try again shortly",
    * or JSON) with the cause logged. Every other error (the app's 404, its
@@ -220,7 +229,8 @@ export function mfa<User = any>(options: MfaOptions<User> = {}): MfaMiddleware<U
   const flow = new SignOnFlow(deps);
   const strategy = new MfaStrategy(createVerify(deps, flow));
 
-  const middleware = createMiddleware(deps, flow) as MfaMiddleware<User>;
+  const writes = writeLimit(deps, store);
+  const middleware = createMiddleware(deps, flow, writes.inRouter) as MfaMiddleware<User>;
 
   const devicesApi: DevicesApi = {
     list: (userId) => devices.list(userId),
@@ -264,6 +274,7 @@ export function mfa<User = any>(options: MfaOptions<User> = {}): MfaMiddleware<U
   return Object.assign(middleware, {
     authenticate: (strategyName: string | string[], authOptions?: AuthenticateOptions) => authenticate(deps, flow, strategyName, authOptions),
     required: (requiredOptions?: RequiredOptions) => required(deps, requiredOptions),
+    rateLimit: writes.early,
     logIn: async (req: Request, res: Response, user: User, logInOptions: LogInOptions = {}) => {
       const { policy = 'default', ...landingOptions } = logInOptions;
       if (!resolved.policies.has(policy)) throw new TypeError(`express-mfa: logIn(…, { policy: '${policy}' }) names no policy; known policies: ${[...resolved.policies.keys()].join(', ')}.`);

@@ -22,18 +22,21 @@ async function withCode<T>(sink: CodeSink, address: string, body: (code: Promise
   }
 }
 
-/** Ours: password POST → challenge page → code POST. Returns the signed-on jar and the code POST's time. */
-export async function oursMfaSignOn(client: Client, sink: CodeSink, i: number): Promise<{ jar: Jar; codeMs: number }> {
+/**
+ * Ours: password POST → challenge page → code POST. Returns the signed-on jar and the code POST's time.
+ * `headers` go with every request of the flow (an X-Forwarded-For, to sign on from an address of its own).
+ */
+export async function oursMfaSignOn(client: Client, sink: CodeSink, i: number, headers?: Record<string, string>): Promise<{ jar: Jar; codeMs: number }> {
   const jar = new Jar();
   return withCode(sink, userAddress(i), async (code) => {
-    const login = await client.request('POST', '/login', { jar, form: { username: userName(i), password: `pw${i}` } });
+    const login = await client.request('POST', '/login', { jar, headers, form: { username: userName(i), password: `pw${i}` } });
     expect(login, 303, '/mfa/challenge', 'password POST');
-    const page = await client.request('GET', '/mfa/challenge', { jar });
+    const page = await client.request('GET', '/mfa/challenge', { jar, headers });
     expect(page, 200, undefined, 'challenge page');
     const csrf = csrfOf(page.body);
     const otp = await code;
     const started = performance.now();
-    const answer = await client.request('POST', '/mfa/challenge', { jar, form: { _mfa_csrf: csrf, otp } });
+    const answer = await client.request('POST', '/mfa/challenge', { jar, headers, form: { _mfa_csrf: csrf, otp } });
     const codeMs = performance.now() - started;
     expect(answer, 303, '/', 'code POST');
     return { jar, codeMs };

@@ -11,6 +11,8 @@ export interface BenchOptions {
   vus: number;
   /** autocannon connections. */
   connections: number;
+  /** The attack scenario's flood, writes a second from its one address; 0: as fast as the server answers. Default 1000. */
+  attackRate?: number;
   redisUrl: string;
   /** PostgreSQL of the postgres scenarios. */
   databaseUrl: string;

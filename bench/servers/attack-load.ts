@@ -1,10 +1,16 @@
 /**
  * The attacker, in its own process so that its load does not slow the
  * victim's timings in the bench process: autocannon POSTs wrong codes to
- * /mfa/challenge, each request for the next of many pending sign-ons.
+ * /mfa/challenge, each request for the next of many pending sign-ons, all
+ * from one client address (X-Forwarded-For, which the server trusts from
+ * loopback).
  */
+import { setPriority } from 'node:os';
 import autocannon from 'autocannon';
 import { serveCommands } from '../lib/server.js';
+
+// The attacker's CPU is its own in a real attack: here it shares the machine's cores, so it yields them to the server, Redis and the victims.
+setPriority(10);
 
 interface Attacker {
   cookie: string;
@@ -15,13 +21,22 @@ interface Attacker {
 serveCommands(
   {
     attack: async (payload) => {
-      const { port, attackers, seconds, connections } = payload as unknown as { port: number; attackers: Attacker[]; seconds: number; connections: number };
+      const { port, attackers, seconds, connections, address, rate } = payload as unknown as {
+        port: number;
+        attackers: Attacker[];
+        seconds: number;
+        connections: number;
+        address: string;
+        /** Requests a second over all connections; 0: as fast as the server answers. */
+        rate: number;
+      };
       let next = 0;
       const statuses: Record<string, number> = {};
       const bodies = attackers.map((a) => `_mfa_csrf=${encodeURIComponent(a.csrf)}&otp=${a.wrong}`);
       const result = await autocannon({
         url: `http://127.0.0.1:${port}`,
         connections,
+        ...(rate > 0 ? { overallRate: rate } : {}),
         duration: Math.max(0.5, seconds),
         requests: [
           {
@@ -31,7 +46,7 @@ serveCommands(
               const i = next++ % attackers.length;
               return {
                 ...request,
-                headers: { cookie: attackers[i]!.cookie, 'content-type': 'application/x-www-form-urlencoded' },
+                headers: { cookie: attackers[i]!.cookie, 'content-type': 'application/x-www-form-urlencoded', 'x-forwarded-for': address },
                 body: bodies[i]!,
               };
             },

@@ -34,6 +34,12 @@ export interface ExpressAppConfig {
   redisPrefix?: string;
   /** Count the MFA store's steps and the calls its Redis client sends (the floor's count pass). */
   countStoreCalls?: boolean;
+  /** Express's trust proxy, so that X-Forwarded-For gives each simulated client an address of its own. Default: off. */
+  trustProxy?: string;
+  /** mfa()'s rateLimit. Default { limit: 1e9 }: counted, as in production, but never refusing a scenario's one address. */
+  rateLimit?: { limit?: number; window?: string } | false;
+  /** Mounts auth.rateLimit before session(), as the README suggests. Default false. */
+  earlyRateLimit?: boolean;
 }
 
 interface BenchUser {
@@ -120,6 +126,10 @@ async function main() {
 
   const app = express();
   app.set('etag', false);
+  if (config.trustProxy !== undefined) app.set('trust proxy', config.trustProxy);
+  // auth.rateLimit once mfa() is made, below: in front of the body parser and the session.
+  let early: express.RequestHandler = (_req, _res, next) => next();
+  if (config.earlyRateLimit) app.use((req, res, next) => early(req, res, next));
   const authenticator = new passport.Passport();
   authenticator.use(
     new LocalStrategy((username, password, done) => {
@@ -173,8 +183,10 @@ async function main() {
       policies: { password: { skip: () => true } },
       // Each virtual user signs on many times a second; the default 5 codes per 15 minutes would stop it.
       limits: { sendLimit: 1_000_000_000 },
+      rateLimit: config.rateLimit ?? { limit: 1_000_000_000 },
       logger: { info: () => {}, warn: (m) => console.warn(`[bench server] ${m}`), error: (m, e) => console.error(`[bench server] ${m}`, e) },
     });
+    if (config.earlyRateLimit) early = auth.rateLimit;
     app.use(auth);
     app.post('/login', auth.authenticate('local', { failureRedirect: '/login' }));
     app.post('/login-password', auth.authenticate('local', { policy: 'password', failureRedirect: '/login' }));

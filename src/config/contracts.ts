@@ -40,3 +40,16 @@ export interface PassportLike {
   serializeUser(user: unknown, req: unknown, done: (err: unknown, id?: unknown) => void): void;
   deserializeUser(id: unknown, req: unknown, done: (err: unknown, user?: unknown) => void): void;
 }
+
+/**
+ * An express-rate-limit Store (rate-limit-redis, rate-limit-memcached…), as
+ * far as the library relies on it; the library hands it to express-rate-limit.
+ */
+export interface RateLimitStore {
+  increment(key: string): Promise<{ totalHits: number; resetTime: Date | undefined }> | { totalHits: number; resetTime: Date | undefined };
+  decrement(key: string): Promise<void> | void;
+  resetKey(key: string): Promise<void> | void;
+  init?(options: any): void;
+  prefix?: string;
+  localKeys?: boolean;
+}

@@ -1,5 +1,5 @@
 import type { Logger } from './contracts.js';
-import type { ResolvedLimits } from './resolved.js';
+import type { ResolvedLimits, ResolvedRateLimit } from './resolved.js';
 
 export const DEFAULT_POLICY = 'default';
 
@@ -12,6 +12,15 @@ export const LIMIT_DEFAULTS: ResolvedLimits = {
   recipientSendLimit: 5,
   maxDevices: 5,
 };
+
+/**
+ * A sign-on takes one to three writes (an answer, a resend, "trust this
+ * browser"), pairing a few more: 100 a minute lets an office behind one NAT
+ * address sign dozens of people on each minute, and cuts a flood of a
+ * thousand requests a second from one address to under two a second. The
+ * per-user lockout, not this, is what stops guessing.
+ */
+export const RATE_LIMIT_DEFAULTS: ResolvedRateLimit = { limit: 100, windowMs: 60_000 };
 
 /** `String(user.id)`, for the usual user object; anything else needs options.user.id. */
 export function defaultId(user: unknown): string {

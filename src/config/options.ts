@@ -1,10 +1,10 @@
 import type { Duration } from '../duration.js';
 import type { MfaStore } from '../stores/types.js';
-import type { Branding, Logger, MailTransport, PassportLike } from './contracts.js';
+import type { Branding, Logger, MailTransport, PassportLike, RateLimitStore } from './contracts.js';
 import type { NoDeviceAction } from './resolved.js';
 import type { MethodsOptions, MethodType, NewDeviceNotification } from '../methods/registry.js';
 
-export type { Branding, Logger, MailMessage, MailTransport, PassportLike } from './contracts.js';
+export type { Branding, Logger, MailMessage, MailTransport, PassportLike, RateLimitStore } from './contracts.js';
 export type { NoDeviceAction } from './resolved.js';
 export type { MethodsOptions, MethodType, NewDeviceNotification } from '../methods/registry.js';
 export type { EmailMethodOptions } from '../methods/email/options.js';
@@ -50,6 +50,21 @@ export interface LimitsOptions {
   maxDevices?: number;
 }
 
+/**
+ * The limit per client address (`req.ip`; an IPv6 address by its /56) on the
+ * library's POSTs (and every other write) under basePath, across users and
+ * instances: a flood from one address is refused before any session or store
+ * work that can be skipped, and cannot slow everyone else down.
+ */
+export interface RateLimitOptions {
+  /** Writes one address may send within `window`. Default 100. */
+  limit?: number;
+  /** Default '1m'. */
+  window?: Duration;
+  /** An express-rate-limit Store to count in instead. Default: the MFA store (`store`), shared by every instance that shares it. */
+  store?: RateLimitStore;
+}
+
 export interface MfaOptions<User = any> {
   /** Key for the HMAC of stored codes and signed cookies, at least 32 bytes. Required when NODE_ENV=production. */
   secret?: string | Buffer;
@@ -86,6 +101,8 @@ export interface MfaOptions<User = any> {
   methods?: MethodsOptions;
   /** Rules per user across methods: lockout, sends, how many methods. */
   limits?: LimitsOptions;
+  /** Per client address, on the library's writes: false turns it off. Default { limit: 100, window: '1m' }. */
+  rateLimit?: RateLimitOptions | false;
   /** Adding or removing a method needs an MFA within this time. Default '10m'. */
   recentMfa?: Duration;
   /** The app's own folders of templates, searched before the library's. */

@@ -1,11 +1,11 @@
 import { randomBytes } from 'node:crypto';
 import type { MfaStore } from '../stores/types.js';
 import { checkKeys, duration, fail, integer, isObject, networks, oneOf, path } from './checks.js';
-import type { Branding, MailTransport } from './contracts.js';
-import { consoleLogger, defaultEmail, defaultId, DEFAULT_POLICY, LIMIT_DEFAULTS } from './defaults.js';
+import type { Branding, MailTransport, RateLimitStore } from './contracts.js';
+import { consoleLogger, defaultEmail, defaultId, DEFAULT_POLICY, LIMIT_DEFAULTS, RATE_LIMIT_DEFAULTS } from './defaults.js';
 import { PERMITTABLE, resolveMethods, resolveNoticeRouting, type ResolvedMethods } from '../methods/registry.js';
 import type { MfaOptions } from './options.js';
-import type { ResolvedLimits, ResolvedOptions, ResolvedPolicy } from './resolved.js';
+import type { ResolvedLimits, ResolvedOptions, ResolvedPolicy, ResolvedRateLimit } from './resolved.js';
 
 /**
  * Checks the app's options at start-up, with a message that says what to
@@ -15,7 +15,7 @@ import type { ResolvedLimits, ResolvedOptions, ResolvedPolicy } from './resolved
 
 const TOP_KEYS = [
   'secret', 'store', 'passport', 'basePath', 'loginPath', 'successRedirect', 'homePath', 'signOutPath', 'user', 'email', 'policy',
-  'policies', 'methods', 'limits', 'recentMfa', 'views', 'contentSecurityPolicy', 'logger', 'admin', 'adminRequiresMfa', 'locale', 'messages', 'branding', 'newDeviceNotification',
+  'policies', 'methods', 'limits', 'rateLimit', 'recentMfa', 'views', 'contentSecurityPolicy', 'logger', 'admin', 'adminRequiresMfa', 'locale', 'messages', 'branding', 'newDeviceNotification',
 ] as const;
 const POLICY_KEYS = ['methods', 'skip', 'skipNetworks', 'trustBrowser', 'noDevice', 'enrollAddress', 'deviceSelection'] as const;
 const LIMIT_KEYS = ['lockAfter', 'lockWindow', 'lockDuration', 'sendLimit', 'sendWindow', 'recipientSendLimit', 'maxDevices'] as const;
@@ -73,6 +73,27 @@ function resolveLimits(value: unknown): ResolvedLimits {
     sendWindowMs: duration('limits.sendWindow', value.sendWindow, d.sendWindowMs, 1000),
     recipientSendLimit: integer('limits.recipientSendLimit', value.recipientSendLimit, d.recipientSendLimit, 1),
     maxDevices: integer('limits.maxDevices', value.maxDevices, d.maxDevices, 1, 100),
+  };
+}
+
+const RATE_LIMIT_KEYS = ['limit', 'window', 'store'] as const;
+
+function resolveRateLimit(value: unknown): ResolvedRateLimit | false {
+  if (value === false) return false;
+  if (value === undefined) return { ...RATE_LIMIT_DEFAULTS };
+  if (!isObject(value)) fail("rateLimit must be false or an object: { limit: 100, window: '1m' }.");
+  checkKeys('rateLimit.', value, RATE_LIMIT_KEYS);
+  const store = value.store as Partial<RateLimitStore> | undefined;
+  if (store !== undefined && (!isObject(store) || (['increment', 'decrement', 'resetKey'] as const).some((m) => typeof store[m] !== 'function'))) {
+    fail('rateLimit.store must be an express-rate-limit Store (with increment, decrement and resetKey), such as a RedisStore of rate-limit-redis; or leave it out to count in the MFA store.');
+  }
+  const windowMs = duration('rateLimit.window', value.window, RATE_LIMIT_DEFAULTS.windowMs, 1000);
+  // Longer, and one burst would refuse a whole office's address for that long.
+  if (windowMs > 86_400_000) fail(`rateLimit.window must be at most a day ('1d'); got ${JSON.stringify(value.window)}.`);
+  return {
+    limit: integer('rateLimit.limit', value.limit, RATE_LIMIT_DEFAULTS.limit, 1),
+    windowMs,
+    ...(store ? { store: store as RateLimitStore } : {}),
   };
 }
 
@@ -167,6 +188,11 @@ export function resolveOptions<User>(given: MfaOptions<User> = {}, env: NodeJS.P
   }
   if (options.adminRequiresMfa !== undefined && typeof options.adminRequiresMfa !== 'boolean') fail('adminRequiresMfa must be true or false.');
 
+  const rateLimit = resolveRateLimit(options.rateLimit);
+  if (rateLimit && !rateLimit.store && options.store !== undefined && typeof (options.store as Partial<MfaStore>).hit !== 'function') {
+    fail('store has no hit(), which rateLimit counts with: implement it (see MfaStore.hit), or give rateLimit.store, or set rateLimit: false.');
+  }
+
   const successRedirect = path('successRedirect', options.successRedirect, '/');
   return {
     secret,
@@ -183,6 +209,7 @@ export function resolveOptions<User>(given: MfaOptions<User> = {}, env: NodeJS.P
     policies,
     methods,
     limits: resolveLimits(options.limits),
+    rateLimit,
     recentMfaMs: duration('recentMfa', options.recentMfa, 10 * 60_000, 1000),
     views,
     contentSecurityPolicy: options.contentSecurityPolicy ?? true,

@@ -2,7 +2,7 @@ import type { BlockList } from 'node:net';
 import type { ResolvedMethods } from '../methods/registry.js';
 import type { NoticeRouting } from '../core/notices.js';
 import type { MfaStore } from '../stores/types.js';
-import type { Branding, Logger, MailTransport, PassportLike } from './contracts.js';
+import type { Branding, Logger, MailTransport, PassportLike, RateLimitStore } from './contracts.js';
 
 /** What the policy does with a user who has no active device. */
 export type NoDeviceAction = 'enroll' | 'deny' | 'bypass';
@@ -30,6 +30,13 @@ export interface ResolvedLimits {
   maxDevices: number;
 }
 
+export interface ResolvedRateLimit {
+  limit: number;
+  windowMs: number;
+  /** The app's own; none: the MFA store counts. */
+  store?: RateLimitStore;
+}
+
 export interface ResolvedOptions<User = any> {
   secret: Buffer;
   secretGenerated: boolean;
@@ -45,6 +52,7 @@ export interface ResolvedOptions<User = any> {
   policies: Map<string, ResolvedPolicy<User>>;
   methods: ResolvedMethods;
   limits: ResolvedLimits;
+  rateLimit: ResolvedRateLimit | false;
   recentMfaMs: number;
   views: string[];
   contentSecurityPolicy: boolean;

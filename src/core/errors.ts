@@ -14,6 +14,7 @@ export type MfaErrorCode =
   | 'LOCKED'
   | 'RESEND_TOO_SOON'
   | 'SEND_LIMIT_EXCEEDED'
+  | 'RATE_LIMITED'
   | 'DELIVERY_FAILED'
   | 'STORE_UNAVAILABLE'
   | 'NO_DEVICE'
@@ -114,19 +115,20 @@ export class LockedError extends MfaError {
   }
 }
 
+const RATE_MESSAGES = {
+  RESEND_TOO_SOON: (seconds: number) => `Please wait ${seconds} seconds before asking for another code.`,
+  SEND_LIMIT_EXCEEDED: () => 'Too many codes were sent. Please try again later.',
+  // Per client address, across users: a flood from one address must not lock anyone out, so it is refused before any check.
+  RATE_LIMITED: (seconds: number) => `Too many requests from your network. Please wait ${seconds} seconds and try again.`,
+};
+
 export class RateLimitError extends MfaError {
   constructor(
-    code: 'RESEND_TOO_SOON' | 'SEND_LIMIT_EXCEEDED',
-    /** Seconds until a send is allowed again. */
+    code: keyof typeof RATE_MESSAGES,
+    /** Seconds until a send (RATE_LIMITED: a request) is allowed again; also the Retry-After header. */
     readonly retryAfter: number,
   ) {
-    super(
-      code,
-      code === 'RESEND_TOO_SOON'
-        ? `Please wait ${retryAfter} seconds before asking for another code.`
-        : 'Too many codes were sent. Please try again later.',
-      429,
-    );
+    super(code, RATE_MESSAGES[code](retryAfter), 429);
   }
   override details() {
     return { retryAfter: this.retryAfter };

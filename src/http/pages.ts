@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Request, Response } from 'express';
-import { MfaError } from '../core/errors.js';
+import { MfaError, RateLimitError } from '../core/errors.js';
 import { messageHelpers, type Translator } from '../i18n/translator.js';
 import type { Branding, Logger } from '../config/contracts.js';
 import { LIBRARY_VIEWS, type Renderer } from '../render.js';
@@ -27,6 +27,7 @@ export interface PagesConfig {
 export class Pages {
   readonly stylesheetPath: string;
   private readonly stylesheet: { body: Buffer; etag: string };
+  private readonly refusals = new Map<string, string>();
 
   constructor(
     private readonly renderer: Renderer,
@@ -47,12 +48,39 @@ export class Pages {
   }
 
   render(req: Request, res: Response, view: string, locals: Record<string, unknown>, status = 200): void {
+    this.send(res, this.page(req, view, locals), status);
+  }
+
+  /**
+   * The rate limit's refusal (RATE_LIMITED, `retryAfter` seconds): the error
+   * answer of every other error. A page for a request with no session, no
+   * login and no CSRF token of the app's (auth.rateLimit, mounted before
+   * session()) is the same for every client of one language and wait: it is
+   * rendered once, so that refusing a flood costs next to nothing, not even
+   * an Error's stack.
+   */
+  refuse(req: Request, res: Response, retryAfter: number, format: 'auto' | 'json'): void {
+    const anonymous = !sessionBag(req) && appCsrfToken(req) === null && (req as { isAuthenticated?: () => boolean }).isAuthenticated?.() !== true;
+    if (format === 'json' || !anonymous || wantsJson(req)) return this.error(req, res, new RateLimitError('RATE_LIMITED', retryAfter), format);
+    const key = `${localeOf(req)}\0${retryAfter}`;
+    let html = this.refusals.get(key);
+    if (html === undefined) {
+      // A key per language and second of the window: a bound, in case of many languages and a long window.
+      if (this.refusals.size >= 1000) this.refusals.clear();
+      html = this.page(req, 'message', { title: 'message.tryAgain', error: new RateLimitError('RATE_LIMITED', retryAfter) });
+      this.refusals.set(key, html);
+    }
+    res.set('Retry-After', String(retryAfter));
+    this.send(res, html, 429);
+  }
+
+  private page(req: Request, view: string, locals: Record<string, unknown>): string {
     const flash = takeFlash(req);
     const helpers = messageHelpers(this.translator, localeOf(req));
     const given = locals.error;
     const error = given instanceof Error ? this.note(given) : (given as ErrorNote | undefined) ?? (flash && 'error' in flash ? flash.error : undefined);
     const notice = flash && 'notice' in flash ? helpers.t(flash.notice.key, flash.notice.vars) : null;
-    const html = this.renderer.render(view, {
+    return this.renderer.render(view, {
       ...this.common(helpers),
       // No session (its store is down): no token and no flash, and nothing to write them to.
       csrfToken: sessionBag(req) ? lazyCsrfToken(req) : null,
@@ -64,6 +92,9 @@ export class Pages {
       title: helpers.t(locals.title as string),
       error: error ? { code: error.code, field: error.field, message: helpers.errorText(error) } : null,
     });
+  }
+
+  private send(res: Response, html: string, status: number): void {
     res.status(status);
     this.securityHeaders(res);
     res.type('html').send(html);
@@ -85,13 +116,14 @@ export class Pages {
     const known = error instanceof MfaError;
     const status = known ? error.status : 503;
     if (status === 503) res.set('Retry-After', '5');
+    if (error instanceof RateLimitError) res.set('Retry-After', String(error.retryAfter));
     if (format === 'json' || wantsJson(req)) {
       const details = known ? error.details() : {};
       const message = known ? error.message : 'The sign-on service is unavailable right now. Please try again shortly.';
       res.status(status).json({ code: known ? error.code : 'SERVICE_UNAVAILABLE', message, ...(Object.keys(details).length > 0 ? { details } : {}) });
       return;
     }
-    this.render(req, res, 'message', { title: status === 503 ? 'message.tryAgain' : 'message.error', error }, status);
+    this.render(req, res, 'message', { title: status === 503 || status === 429 ? 'message.tryAgain' : 'message.error', error }, status);
   }
 
   serveStylesheet(req: Request, res: Response): void {

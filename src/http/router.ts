@@ -3,6 +3,7 @@ import { StoreUnavailableError } from '../core/errors.js';
 import { verifyCsrf } from './csrf.js';
 import type { HttpDeps } from './deps.js';
 import { apiRouter } from './api/router.js';
+import { underBasePath } from './base-path.js';
 import { webauthnAssets } from './assets.js';
 import { gate } from './gate.js';
 import { chooseLocale } from './locale.js';
@@ -18,7 +19,7 @@ import type { SignOnFlow } from './signon.js';
  * The middleware of app.use(auth): the gate on every request, and the pages
  * under basePath. Requests elsewhere pay for the gate only.
  */
-export function createMiddleware<User>(deps: HttpDeps<User>, flow: SignOnFlow<User>): RequestHandler {
+export function createMiddleware<User>(deps: HttpDeps<User>, flow: SignOnFlow<User>, limitWrites: RequestHandler): RequestHandler {
   const { basePath } = deps.options;
   const pages = express.Router();
   pages.get('/assets/mfa.css', (req, res) => deps.pages.serveStylesheet(req, res));
@@ -34,6 +35,8 @@ export function createMiddleware<User>(deps: HttpDeps<User>, flow: SignOnFlow<Us
     chooseLocale(req, deps.translator, deps.options.locale);
     next();
   });
+  // Before the session is used and any store work: a flood is refused at the cost of a counter (or none, when remembered).
+  pages.use(limitWrites);
   pages.use((req: Request, res: Response, next: NextFunction) => {
     // express-session goes on without req.session when its store is down: nothing here works without one.
     if (sessionBag(req)) return next();
@@ -53,11 +56,8 @@ export function createMiddleware<User>(deps: HttpDeps<User>, flow: SignOnFlow<Us
   mounted.use(basePath, pages);
   const runGate = gate(deps);
   const checkTrustProxy = trustProxyCheck(deps.options.logger, deps.options.production);
-  const prefix = `${basePath}/`;
-
   const route = (req: Request, res: Response, next: NextFunction): void => {
-    const url = req.url;
-    if (url.startsWith(prefix) || url === basePath || url.startsWith(`${basePath}?`)) mounted(req, res, next);
+    if (underBasePath(req.url, basePath)) mounted(req, res, next);
     else next();
   };
 

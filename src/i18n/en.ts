@@ -193,6 +193,8 @@ export const en = {
   'error.RESEND_TOO_SOON.one': 'Please wait {retryAfter} second before asking for another code.',
   'error.RESEND_TOO_SOON.other': 'Please wait {retryAfter} seconds before asking for another code.',
   'error.SEND_LIMIT_EXCEEDED': 'Too many codes were sent. Please try again later.',
+  'error.RATE_LIMITED.one': 'Too many requests from your network. Please wait {retryAfter} second and try again.',
+  'error.RATE_LIMITED.other': 'Too many requests from your network. Please wait {retryAfter} seconds and try again.',
   'error.DELIVERY_FAILED': 'The code could not be sent. Please try again.',
   'error.STORE_UNAVAILABLE': 'The sign-on service is unavailable. Please try again shortly.',
   'error.SERVICE_UNAVAILABLE': 'The sign-on service is unavailable right now. Please try again shortly.',

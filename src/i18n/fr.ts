@@ -190,6 +190,8 @@ export const fr: Messages = {
   'error.RESEND_TOO_SOON.one': 'Veuillez attendre {retryAfter} seconde avant de demander un autre code.',
   'error.RESEND_TOO_SOON.other': 'Veuillez attendre {retryAfter} secondes avant de demander un autre code.',
   'error.SEND_LIMIT_EXCEEDED': 'Trop de codes ont été envoyés. Veuillez réessayer plus tard.',
+  'error.RATE_LIMITED.one': 'Trop de requêtes depuis votre réseau. Veuillez attendre {retryAfter} seconde et réessayer.',
+  'error.RATE_LIMITED.other': 'Trop de requêtes depuis votre réseau. Veuillez attendre {retryAfter} secondes et réessayer.',
   'error.DELIVERY_FAILED': 'Le code n’a pas pu être envoyé. Veuillez réessayer.',
   'error.STORE_UNAVAILABLE': 'Le service de connexion est indisponible. Veuillez réessayer dans un instant.',
   'error.SERVICE_UNAVAILABLE': 'Le service de connexion est indisponible pour le moment. Veuillez réessayer dans un instant.',

@@ -10,6 +10,7 @@ import type {
   DeviceRecord,
   DeviceStatus,
   FailureResult,
+  HitCount,
   LockoutRule,
   MfaStore,
   NewDeviceRecord,
@@ -54,6 +55,7 @@ export interface MemoryMfaStoreOptions {
 export class MemoryMfaStore implements MfaStore {
   private readonly users = new Map<string, UserState>();
   private readonly quotas = new Map<string, Window>();
+  private readonly hits = new Map<string, Window>();
   private readonly timer: NodeJS.Timeout;
 
   constructor(options: MemoryMfaStoreOptions = {}) {
@@ -90,6 +92,7 @@ export class MemoryMfaStore implements MfaStore {
       }
     }
     for (const [key, window] of this.quotas) if (window.endsAt <= now) this.quotas.delete(key);
+    for (const [key, window] of this.hits) if (window.endsAt <= now) this.hits.delete(key);
   }
 
   private state(userId: string): UserState {
@@ -386,6 +389,20 @@ export class MemoryMfaStore implements MfaStore {
     if (counted.count >= quota.limit) return { ok: false, retryAfterMs: counted.endsAt - now };
     this.quotas.set(name, { count: counted.count + 1, endsAt: counted.endsAt });
     return { ok: true };
+  }
+
+  async hit(scope: string, key: string, delta: number, windowMs: number, now: number): Promise<HitCount> {
+    const name = `${scope}\0${key}`;
+    const running = this.hits.get(name);
+    const window = running && running.endsAt > now ? running : undefined;
+    const count = Math.max(0, (window?.count ?? 0) + delta);
+    if (count === 0) {
+      this.hits.delete(name);
+      return { hits: 0, resetAt: now };
+    }
+    const endsAt = window ? window.endsAt : now + windowMs;
+    this.hits.set(name, { count, endsAt });
+    return { hits: count, resetAt: endsAt };
   }
 
   async getStamp(userId: string, candidate: string): Promise<string> {

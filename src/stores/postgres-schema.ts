@@ -13,6 +13,7 @@ export interface Tables {
   recoveryCodes: string;
   trustedBrowsers: string;
   quotas: string;
+  hits: string;
   migrations: string;
   /** An index's name: unqualified, as CREATE INDEX takes it (an index lives in its table's schema). */
   index(name: string): string;
@@ -39,6 +40,7 @@ export function tables(prefix: string, schema?: string): Tables {
     recoveryCodes: name('recovery_codes'),
     trustedBrowsers: name('trusted_browsers'),
     quotas: name('quotas'),
+    hits: name('hits'),
     migrations: name('migrations'),
     index: (index) => `"${prefix}${index}"`,
   };
@@ -139,6 +141,20 @@ CREATE TABLE ${t.quotas} (
   PRIMARY KEY (scope, quota_key)
 );
 CREATE INDEX ${t.index('quotas_ends')} ON ${t.quotas} (ends_at);
+`,
+  }),
+  (t) => ({
+    version: 2,
+    sql: `
+-- Fixed-window hit counters shared by every instance (the rate limit per client address).
+CREATE TABLE ${t.hits} (
+  scope text NOT NULL,
+  hit_key text NOT NULL,
+  hits bigint NOT NULL,
+  ends_at bigint NOT NULL,
+  PRIMARY KEY (scope, hit_key)
+);
+CREATE INDEX ${t.index('hits_ends')} ON ${t.hits} (ends_at);
 `,
   }),
 ];

@@ -146,6 +146,18 @@ export function statements(t: Tables) {
       RETURNING uses, ends_at`,
 
     /**
+     * One hit of $3 (any sign) on a fixed window, in one statement: an ended
+     * window, or one counted down to 0, starts over at $3 until $4 + $5; a
+     * running one keeps its end. Never below 0. $1 scope, $2 key, $3 delta,
+     * $4 now, $5 windowMs.
+     */
+    HIT: `INSERT INTO ${t.hits} AS h (scope, hit_key, hits, ends_at) VALUES ($1, $2, GREATEST($3::bigint, 0), $4::bigint + $5::bigint)
+      ON CONFLICT (scope, hit_key) DO UPDATE SET
+        hits = CASE WHEN h.ends_at <= $4 OR h.hits = 0 THEN EXCLUDED.hits ELSE GREATEST(h.hits + $3::bigint, 0) END,
+        ends_at = CASE WHEN h.ends_at <= $4 OR h.hits = 0 THEN EXCLUDED.ends_at ELSE h.ends_at END
+      RETURNING hits, ends_at`,
+
+    /**
      * The stamp, set to the candidate ($2) when there is none, in one
      * statement: a stamp already there is read without a write; else the
      * upsert keeps whichever stamp a parallel first read stored first.
@@ -167,6 +179,7 @@ export function statements(t: Tables) {
       `DELETE FROM ${t.ceremonies} WHERE drop_at <= $1`,
       `DELETE FROM ${t.trustedBrowsers} WHERE expires_at <= $1`,
       `DELETE FROM ${t.quotas} WHERE ends_at <= $1`,
+      `DELETE FROM ${t.hits} WHERE ends_at <= $1 OR hits = 0`,
     ],
     /** $1: now. Ended windows and locks are forgotten; a row a step holds is waited for and checked again, so what it set stays. */
     SWEEP_LIMITS: `UPDATE ${t.users} SET

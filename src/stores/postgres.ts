@@ -15,6 +15,7 @@ import type {
   DeviceRecord,
   DeviceStatus,
   FailureResult,
+  HitCount,
   LockoutRule,
   MfaStore,
   NewDeviceRecord,
@@ -472,6 +473,13 @@ export class PostgresMfaStore implements MfaStore {
   async consumeQuota(scope: string, key: string, quota: SendQuota, now: number): Promise<SendResult> {
     const [row] = await this.query(this.sql.CONSUME_QUOTA, [scope, key, now, quota.windowMs, quota.limit]);
     return Number(row!.uses) <= quota.limit ? { ok: true } : { ok: false, retryAfterMs: Number(row!.ends_at) - now };
+  }
+
+  async hit(scope: string, key: string, delta: number, windowMs: number, now: number): Promise<HitCount> {
+    const [row] = await this.query(this.sql.HIT, [scope, key, delta, now, windowMs]);
+    const hits = Number(row!.hits);
+    // Counted down to nothing: the window is over, as the other stores delete it (the row waits for sweep()).
+    return hits === 0 ? { hits: 0, resetAt: now } : { hits, resetAt: Number(row!.ends_at) };
   }
 
   async getStamp(userId: string, candidate: string): Promise<string> {

@@ -155,6 +155,28 @@ count(KEYS[1], used + 1, endsAt, now)
 return {1, 0}
 `;
 
+/**
+ * KEYS: the count. ARGV: delta, windowMs, now. → {hits, resetAt}.
+ * Not the WINDOW helpers': a count that reaches 0 deletes its window, and a
+ * delta of 0 or less never starts one.
+ */
+export const HIT = `
+local delta = tonumber(ARGV[1])
+local now = tonumber(ARGV[3])
+local w = redis.call('HMGET', KEYS[1], 'count', 'endsAt')
+local endsAt = tonumber(w[2])
+local count = 0
+if endsAt and endsAt > now then count = tonumber(w[1]) or 0 else endsAt = now + tonumber(ARGV[2]) end
+count = math.max(0, count + delta)
+if count == 0 then
+  redis.call('DEL', KEYS[1])
+  return {0, now}
+end
+redis.call('HSET', KEYS[1], 'count', count, 'endsAt', endsAt)
+redis.call('PEXPIRE', KEYS[1], math.max(1, endsAt - now))
+return {count, endsAt}
+`;
+
 /** KEYS: stamp. ARGV: candidate. → the stamp, set to the candidate when there was none. */
 export const GET_STAMP = `
 local stamp = redis.call('GET', KEYS[1])

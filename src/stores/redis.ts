@@ -14,6 +14,7 @@ import type {
   DeviceRecord,
   DeviceStatus,
   FailureResult,
+  HitCount,
   LockoutRule,
   MfaStore,
   NewDeviceRecord,
@@ -332,6 +333,13 @@ export class RedisMfaStore implements MfaStore {
     const name = `${this.prefix}{quota:${escapeTag(scope)}:${escapeTag(key)}}`;
     const [ok, ms] = (await this.run(SCRIPTS.CONSUME_QUOTA, [name], [quota.limit, quota.windowMs, now])) as [number, number];
     return ok === 1 ? { ok: true } : { ok: false, retryAfterMs: Number(ms) };
+  }
+
+  async hit(scope: string, key: string, delta: number, windowMs: number, now: number): Promise<HitCount> {
+    // Its own hash tag, as a quota's: a count belongs to no user.
+    const name = `${this.prefix}{hits:${escapeTag(scope)}:${escapeTag(key)}}`;
+    const [hits, resetAt] = (await this.run(SCRIPTS.HIT, [name], [delta, windowMs, now])) as [number, number];
+    return { hits: Number(hits), resetAt: Number(resetAt) };
   }
 
   async getStamp(userId: string, candidate: string): Promise<string> {

@@ -72,6 +72,13 @@ export interface SendQuota {
   windowMs: number;
 }
 
+/** A fixed window's count after a `hit`: none running is `{ hits: 0, resetAt: now }`. */
+export interface HitCount {
+  hits: number;
+  /** When the window ends, in ms since the epoch; a hit at or after it starts a new one. */
+  resetAt: number;
+}
+
 /** After `threshold` failures within `windowMs`, the user is locked for `durationMs`. */
 export interface LockoutRule {
   threshold: number;
@@ -355,6 +362,21 @@ export interface MfaStore {
    * say) under `key`, unless `quota.limit` uses were counted within the window.
    */
   consumeQuota(scope: string, key: string, quota: SendQuota, now: number): Promise<SendResult>;
+
+  /**
+   * Adds `delta` (a whole number) to the count of (`scope`, `key`) in a fixed
+   * window, and answers the count and when its window ends, in one atomic
+   * step: of N parallel hits of 1, each sees a different count, 1 to N.
+   * A window runs while `now` is before its `resetAt`. With none running, a
+   * positive delta starts one at `now` (count `delta`, `resetAt` now +
+   * `windowMs`), and a delta of 0 or less changes nothing. In a running
+   * window the count never goes below 0, and the window ends at once when
+   * it reaches 0 (so `-count` or less forgets the key). A count of 0 answers
+   * `{ hits: 0, resetAt: now }`. Unlike consumeQuota it never refuses: the
+   * caller compares the count with its limit. Kept no longer than the
+   * window (a TTL in Redis).
+   */
+  hit(scope: string, key: string, delta: number, windowMs: number, now: number): Promise<HitCount>;
 
   /**
    * The user's security stamp: a random value that every "verified recently"

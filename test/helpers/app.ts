@@ -32,6 +32,8 @@ export interface TestAppOptions {
   sessionStore?: session.Store;
   /** false: the app parses no forms itself, so the library's own parser reads the forms of its pages. */
   formParser?: boolean;
+  /** Middleware of the app's (or the library's, such as auth.rateLimit) mounted before session(). */
+  beforeSession?: (app: express.Express, auth: MfaMiddleware<TestUser>) => void;
   /** Middleware of the app's mounted after passport.session() and before the library (an app-wide CSRF check, say). */
   beforeLibrary?: (app: express.Express) => void;
   /** Extra routes mounted after the library. */
@@ -79,6 +81,7 @@ export function createTestApp(options: TestAppOptions): TestApp {
   auth.on('event', (e) => events.push(e));
 
   app.set('trust proxy', 'loopback');
+  options.beforeSession?.(app, auth);
   if (options.formParser !== false) app.use(express.urlencoded({ extended: false }));
   app.use(
     session({

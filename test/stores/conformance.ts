@@ -919,6 +919,13 @@ export function storeConformance(name: string, make: () => Promise<StoreFixture>
         expect(results.filter((r) => r.ok)).toHaveLength(QUOTA.limit);
       });
 
+      it('50 parallel hits of one key: each of the counts 1 to 50 is seen exactly once', async () => {
+        const key = `address-${user}`;
+        const counts = await Promise.all(Array.from({ length: 50 }, () => store.hit('test', key, 1, 60_000, now)));
+        expect(counts.map((c) => c.hits).sort((a, b) => a - b)).toEqual(Array.from({ length: 50 }, (_, i) => i + 1));
+        expect(new Set(counts.map((c) => c.resetAt))).toEqual(new Set([now + 60_000]));
+      });
+
       it('parallel first reads of a security stamp all see one stamp', async () => {
         const stamps = await Promise.all(Array.from({ length: 20 }, (_, i) => store.getStamp(user, `candidate-${i}`)));
         expect(new Set(stamps).size).toBe(1);
@@ -934,6 +941,43 @@ export function storeConformance(name: string, make: () => Promise<StoreFixture>
         expect(await store.consumeQuota('recipient', `other-${key}`, QUOTA, now + 1_000)).toEqual({ ok: true });
         expect(await store.consumeQuota('elsewhere', key, QUOTA, now + 1_000)).toEqual({ ok: true });
         expect(await store.consumeQuota('recipient', key, QUOTA, now + QUOTA.windowMs)).toEqual({ ok: true });
+      });
+    });
+
+    describe('hit counts', () => {
+      const WINDOW = 60_000;
+
+      it('counts per scope and key in a fixed window that the first hit starts, then starts a new one', async () => {
+        const key = `192.0.2.1-${user}`;
+        expect(await store.hit('rate', key, 1, WINDOW, now)).toEqual({ hits: 1, resetAt: now + WINDOW });
+        expect(await store.hit('rate', key, 1, WINDOW, now + 1_000)).toEqual({ hits: 2, resetAt: now + WINDOW });
+        // The window is the first hit's: a later call's windowMs does not move it.
+        expect(await store.hit('rate', key, 1, 5 * WINDOW, now + 2_000)).toEqual({ hits: 3, resetAt: now + WINDOW });
+        // Another key, or the same key in another scope, has its own count.
+        expect(await store.hit('rate', `other-${key}`, 1, WINDOW, now + 1_000)).toEqual({ hits: 1, resetAt: now + 1_000 + WINDOW });
+        expect(await store.hit('elsewhere', key, 1, WINDOW, now + 1_000)).toEqual({ hits: 1, resetAt: now + 1_000 + WINDOW });
+        // At resetAt the window has ended: the hit starts a new one.
+        expect(await store.hit('rate', key, 1, WINDOW, now + WINDOW)).toEqual({ hits: 1, resetAt: now + 2 * WINDOW });
+      });
+
+      it('a delta of 0 reads, a negative one takes hits back but never below 0, and a count of 0 ends the window', async () => {
+        const key = `198.51.100.7-${user}`;
+        expect(await store.hit('rate', key, 0, WINDOW, now)).toEqual({ hits: 0, resetAt: now });
+        expect(await store.hit('rate', key, -1, WINDOW, now)).toEqual({ hits: 0, resetAt: now });
+        // Neither started a window: the first hit does.
+        expect(await store.hit('rate', key, 3, WINDOW, now + 10)).toEqual({ hits: 3, resetAt: now + 10 + WINDOW });
+        expect(await store.hit('rate', key, 0, WINDOW, now + 20)).toEqual({ hits: 3, resetAt: now + 10 + WINDOW });
+        expect(await store.hit('rate', key, -1, WINDOW, now + 30)).toEqual({ hits: 2, resetAt: now + 10 + WINDOW });
+        // Taking back more than the count forgets the key: the next hit starts a window of its own.
+        expect(await store.hit('rate', key, -Number.MAX_SAFE_INTEGER, WINDOW, now + 40)).toEqual({ hits: 0, resetAt: now + 40 });
+        expect(await store.hit('rate', key, 1, WINDOW, now + 50)).toEqual({ hits: 1, resetAt: now + 50 + WINDOW });
+      });
+
+      it('a key with braces, colons and a slash (an IPv6 subnet) is kept whole', async () => {
+        const key = `2001:db8:{0}::/56-${user}`;
+        expect(await store.hit('rate', key, 1, WINDOW, now)).toEqual({ hits: 1, resetAt: now + WINDOW });
+        expect(await store.hit('rate', key.replace('{0}', '0'), 1, WINDOW, now)).toEqual({ hits: 1, resetAt: now + WINDOW });
+        expect(await store.hit('rate', key, 1, WINDOW, now)).toEqual({ hits: 2, resetAt: now + WINDOW });
       });
     });
 

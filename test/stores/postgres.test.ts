@@ -79,6 +79,18 @@ describe.skipIf(!pool)('postgres', () => {
     });
   });
 
+  it('a database at an earlier version gets only the versions it lacks, its rows kept', async () => {
+    const name = await fresh('upgrade');
+    const [first] = PostgresMfaStore.migrations({ schema: name });
+    await pool!.query(`BEGIN; ${first!.sql} COMMIT;`);
+    const store = new PostgresMfaStore({ pool: pool!, schema: name });
+    expect(await store.getStamp('kept', 'stamp-1')).toBe('stamp-1');
+    await store.migrate();
+    expect(await versions(name)).toEqual(PostgresMfaStore.migrations().map((m) => m.version));
+    expect(await store.getStamp('kept', 'other')).toBe('stamp-1');
+    expect(await store.hit('writes', '203.0.113.7', 1, 60_000, 1_000)).toEqual({ hits: 1, resetAt: 61_000 });
+  });
+
   describe('options', () => {
     it('a table prefix, and the search_path when no schema is given', async () => {
       const name = await fresh('prefix');

@@ -278,3 +278,34 @@ describe('mfa(): start-up warnings', () => {
     expect(logger.warnings.join('\n')).not.toMatch(/in-memory store/);
   });
 });
+
+describe('resolveOptions: rateLimit', () => {
+  it('is on by default, 100 writes a minute per address; false turns it off; limit and window are read', () => {
+    expect(resolve({}).rateLimit).toEqual({ limit: 100, windowMs: 60_000 });
+    expect(resolve({ rateLimit: false }).rateLimit).toBe(false);
+    expect(resolve({ rateLimit: { limit: 20, window: '5m' } }).rateLimit).toEqual({ limit: 20, windowMs: 300_000 });
+  });
+
+  it('says what to write instead of what it cannot use', () => {
+    expect(messageOf(() => resolve({ rateLimit: true }))).toContain("rateLimit must be false or an object: { limit: 100, window: '1m' }");
+    expect(messageOf(() => resolve({ rateLimit: { lmit: 5 } }))).toContain('Did you mean rateLimit.limit?');
+    expect(messageOf(() => resolve({ rateLimit: { windowMs: 60_000 } }))).toContain('Did you mean rateLimit.window?');
+    expect(messageOf(() => resolve({ rateLimit: { limit: 0 } }))).toContain('rateLimit.limit must be a whole number from 1 up; got 0');
+    expect(messageOf(() => resolve({ rateLimit: { limit: 2.5 } }))).toContain('rateLimit.limit must be a whole number');
+    expect(messageOf(() => resolve({ rateLimit: { window: '10ms' } }))).toContain('rateLimit.window must be at least 1000 ms');
+    expect(messageOf(() => resolve({ rateLimit: { window: 'soon' } }))).toContain("rateLimit.window must be milliseconds or a string such as '30s'");
+    expect(messageOf(() => resolve({ rateLimit: { window: '2d' } }))).toContain("rateLimit.window must be at most a day ('1d')");
+    expect(messageOf(() => resolve({ rateLimit: { store: { increment: () => ({ totalHits: 1, resetTime: undefined }) } } }))).toContain(
+      'rateLimit.store must be an express-rate-limit Store (with increment, decrement and resetKey)',
+    );
+  });
+
+  it('refuses an MfaStore without hit() while the limit counts in it, and says the three ways out', () => {
+    const { hit: _hit, ...older } = Object.fromEntries(Object.getOwnPropertyNames(MemoryMfaStore.prototype).map((k) => [k, () => {}])) as Record<string, () => void>;
+    const message = messageOf(() => resolve({ store: older }));
+    expect(message).toContain('store has no hit(), which rateLimit counts with: implement it (see MfaStore.hit), or give rateLimit.store, or set rateLimit: false.');
+    expect(() => resolve({ store: older, rateLimit: false })).not.toThrow();
+    const own = { increment: () => ({ totalHits: 1, resetTime: undefined }), decrement: () => {}, resetKey: () => {} };
+    expect(() => resolve({ store: older, rateLimit: { store: own } })).not.toThrow();
+  });
+});

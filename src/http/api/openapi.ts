@@ -146,7 +146,7 @@ const schemas = {
       code: {
         enum: [
           'VALIDATION_FAILED', 'NOT_FOUND', 'LIMIT_EXCEEDED', 'DEVICE_EXISTS', 'INVALID_OTP', 'OTP_EXPIRED',
-          'TOO_MANY_ATTEMPTS', 'LOCKED', 'RESEND_TOO_SOON', 'SEND_LIMIT_EXCEEDED', 'DELIVERY_FAILED',
+          'TOO_MANY_ATTEMPTS', 'LOCKED', 'RESEND_TOO_SOON', 'SEND_LIMIT_EXCEEDED', 'RATE_LIMITED', 'DELIVERY_FAILED',
           'STORE_UNAVAILABLE', 'SERVICE_UNAVAILABLE', 'MFA_REQUIRED', 'UNAUTHENTICATED', 'FORBIDDEN',
           'UNSUPPORTED_MEDIA_TYPE', 'BAD_REQUEST',
         ],
@@ -182,6 +182,7 @@ const common = {
   '403': error('Cross-site request, or not an administrator (FORBIDDEN)'),
   '413': error('The body is larger than 16 kB (BAD_REQUEST)'),
   '415': error('The body is not JSON (UNSUPPORTED_MEDIA_TYPE), or in an unsupported Content-Encoding (BAD_REQUEST)'),
+  '429': error("A write: too many from this client's address (RATE_LIMITED, with retryAfter; also a Retry-After header)"),
   '503': error('The store or the mail transport is down (STORE_UNAVAILABLE, DELIVERY_FAILED, SERVICE_UNAVAILABLE)'),
 };
 const deviceId = { name: 'id', in: 'path', required: true, schema: { type: 'string' } };
@@ -246,7 +247,7 @@ function devicePaths(admin: boolean, methods: AuthenticationMethod[]) {
           '401': error('UNAUTHENTICATED, or MFA_REQUIRED: adding a method needs a recent MFA'),
           '409': error('LIMIT_EXCEEDED or DEVICE_EXISTS'),
           '423': error('LOCKED'),
-          '429': error('SEND_LIMIT_EXCEEDED'),
+          '429': error('SEND_LIMIT_EXCEEDED, or RATE_LIMITED (too many writes from this address)'),
         },
       },
     },
@@ -317,7 +318,7 @@ function devicePaths(admin: boolean, methods: AuthenticationMethod[]) {
           '400': error('VALIDATION_FAILED: the device is already active, or its method sends no codes; or BAD_REQUEST'),
           '404': error('NOT_FOUND'),
           '423': error('LOCKED'),
-          '429': error('RESEND_TOO_SOON or SEND_LIMIT_EXCEEDED (with retryAfter; also a Retry-After header)'),
+          '429': error('RESEND_TOO_SOON, SEND_LIMIT_EXCEEDED, or RATE_LIMITED (too many writes from this address); with retryAfter, and a Retry-After header'),
         },
       },
     },
@@ -354,7 +355,7 @@ export function openApiDocument(basePath: string, methods: AuthenticationMethod[
             '400': error('VALIDATION_FAILED or BAD_REQUEST'),
             '404': error('NOT_FOUND'),
             '423': error('LOCKED'),
-            '429': error('SEND_LIMIT_EXCEEDED'),
+            '429': error('SEND_LIMIT_EXCEEDED, or RATE_LIMITED (too many writes from this address)'),
           },
         },
       },

@@ -1,5 +1,5 @@
 import express, { type NextFunction, type Request, type Response, type Router } from 'express';
-import { ForbiddenError, MfaRequiredError, RateLimitError, NotFoundError, UnauthenticatedError, ValidationError } from '../../core/errors.js';
+import { ForbiddenError, MfaRequiredError, NotFoundError, UnauthenticatedError, ValidationError } from '../../core/errors.js';
 import { parseChallengeId, publicChallengeId } from '../../core/challenge-id.js';
 import { publicChallenge } from '../../core/challenge-view.js';
 import { requestContext } from '../context.js';
@@ -210,9 +210,6 @@ export function apiRouter<User>(deps: HttpDeps<User>, flow: SignOnFlow<User>): R
   }));
 
   router.use((_req: Request, _res: Response, next: NextFunction) => next(new NotFoundError('No such endpoint.')));
-  router.use((error: unknown, req: Request, res: Response, _next: NextFunction) => {
-    if (error instanceof RateLimitError) res.set('Retry-After', String(error.retryAfter));
-    deps.pages.error(req, res, error, 'json');
-  });
+  router.use((error: unknown, req: Request, res: Response, _next: NextFunction) => deps.pages.error(req, res, error, 'json'));
   return router;
 }
