@@ -1,5 +1,6 @@
 import { timingSafeEqual } from 'node:crypto';
 import { byOrder } from './order.js';
+import { countIn, type Window } from './window.js';
 import type {
   ActivationResult,
   AttemptResult,
@@ -22,11 +23,6 @@ import type {
   TrustedBrowserRecord,
   TrustUseResult,
 } from './types.js';
-
-interface Window {
-  count: number;
-  endsAt: number;
-}
 
 interface UserState {
   devices: Map<string, DeviceRecord>;
@@ -453,10 +449,6 @@ function fail(state: UserState, lockout: LockoutRule, now: number): number | und
   return state.lockedUntil;
 }
 
-/** The count in a fixed window, starting a fresh window when the last one ended. */
-function countIn(window: Window | undefined, windowMs: number, now: number): Window {
-  return window && window.endsAt > now ? window : { count: 0, endsAt: now + windowMs };
-}
 
 /** How every store lists trusted browsers: most recently used first, then most recently trusted, then by id (redis.ts sorts alike). */
 export function byLastUse(a: TrustedBrowserRecord, b: TrustedBrowserRecord): number {

@@ -2,6 +2,7 @@ import { createHash, timingSafeEqual } from 'node:crypto';
 import { StoreUnavailableError } from '../core/errors.js';
 import { byLastUse } from './memory.js';
 import { byOrder } from './order.js';
+import { countIn, type Window } from './window.js';
 import { identifierProblem, MAX_PREFIX_LENGTH, migrations, migrationsTableSql, tables, type Tables } from './postgres-schema.js';
 import { statements, type Statements } from './postgres-sql.js';
 import type {
@@ -58,11 +59,6 @@ export interface PostgresMfaStoreOptions {
 }
 
 type Query = (text: string, values?: unknown[]) => Promise<Row[]>;
-
-interface Window {
-  count: number;
-  endsAt: number;
-}
 
 /** The user's row, as LOCK_USER returns it: their send and failure windows and their lock. */
 interface UserLimits {
@@ -522,10 +518,6 @@ function lockedUntil(limits: UserLimits, now: number): number | undefined {
   return limits.lockedUntil !== undefined && limits.lockedUntil > now ? limits.lockedUntil : undefined;
 }
 
-/** The count in a fixed window, starting a fresh window when the last one ended. */
-function countIn(window: Window | undefined, windowMs: number, now: number): Window {
-  return window && window.endsAt > now ? window : { count: 0, endsAt: now + windowMs };
-}
 
 /** Byte for byte, as the other stores compare: whatever encoding the caller's hashes are in. */
 function sameHash(stored: string, candidate: string): boolean {
