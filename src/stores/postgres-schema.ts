@@ -15,6 +15,8 @@ export interface Tables {
   quotas: string;
   hits: string;
   migrations: string;
+  /** A function's name, schema-qualified as the tables are. */
+  fn(name: string): string;
   /** An index's name: unqualified, as CREATE INDEX takes it (an index lives in its table's schema). */
   index(name: string): string;
 }
@@ -42,6 +44,7 @@ export function tables(prefix: string, schema?: string): Tables {
     quotas: name('quotas'),
     hits: name('hits'),
     migrations: name('migrations'),
+    fn: name,
     index: (index) => `"${prefix}${index}"`,
   };
 }
@@ -155,6 +158,126 @@ CREATE TABLE ${t.hits} (
   PRIMARY KEY (scope, hit_key)
 );
 CREATE INDEX ${t.index('hits_ends')} ON ${t.hits} (ends_at);
+`,
+  }),
+  (t) => ({
+    version: 3,
+    sql: `
+-- The sign-on's two steps that need the user's row lock, each one round trip
+-- instead of a transaction of five or six: the same rules as postgres.ts's
+-- other locked steps (lockedUntil, countIn, fail), written once more here.
+CREATE FUNCTION ${t.fn('create_challenge')}(
+  p_user text, p_id text, p_device text, p_purpose text, p_device_status text, p_hash text, p_attempts integer, p_max_attempts integer,
+  p_created bigint, p_sent bigint, p_expires bigint, p_drop bigint, p_now bigint, p_window bigint, p_limit integer
+) RETURNS TABLE (r_status text, r_at bigint) LANGUAGE plpgsql AS $fn$
+DECLARE
+  u record;
+  v_count integer;
+  v_ends bigint;
+BEGIN
+  INSERT INTO ${t.users} AS x (user_id) VALUES (p_user) ON CONFLICT (user_id) DO UPDATE SET user_id = EXCLUDED.user_id
+    RETURNING x.sends_count, x.sends_ends_at, x.locked_until INTO u;
+  IF u.locked_until > p_now THEN
+    RETURN QUERY SELECT 'locked'::text, u.locked_until;
+    RETURN;
+  END IF;
+  IF u.sends_ends_at > p_now THEN
+    v_count := u.sends_count;
+    v_ends := u.sends_ends_at;
+  ELSE
+    v_count := 0;
+    v_ends := p_now + p_window;
+  END IF;
+  IF v_count >= p_limit THEN
+    RETURN QUERY SELECT 'quota'::text, v_ends - p_now;
+    RETURN;
+  END IF;
+  UPDATE ${t.users} SET sends_count = v_count + 1, sends_ends_at = v_ends WHERE user_id = p_user;
+  INSERT INTO ${t.challenges} AS c (user_id, id, device_id, purpose, device_status, hash, attempts, max_attempts, created_at, sent_at, expires_at, drop_at)
+    VALUES (p_user, p_id, p_device, p_purpose, p_device_status, p_hash, p_attempts, p_max_attempts, p_created, p_sent, p_expires, p_drop)
+    ON CONFLICT (user_id, id) DO UPDATE SET device_id = EXCLUDED.device_id, purpose = EXCLUDED.purpose, device_status = EXCLUDED.device_status,
+      hash = EXCLUDED.hash, attempts = EXCLUDED.attempts, max_attempts = EXCLUDED.max_attempts, created_at = EXCLUDED.created_at,
+      sent_at = EXCLUDED.sent_at, expires_at = EXCLUDED.expires_at, drop_at = EXCLUDED.drop_at;
+  RETURN QUERY SELECT 'ok'::text, NULL::bigint;
+END
+$fn$;
+
+CREATE FUNCTION ${t.fn('attempt_challenge')}(
+  p_user text, p_id text, p_hash text, p_now bigint, p_threshold integer, p_window bigint, p_duration bigint
+) RETURNS TABLE (r_status text, r_at bigint, r_remaining integer, r_challenge text) LANGUAGE plpgsql AS $fn$
+DECLARE
+  u record;
+  ch record;
+  v_attempts integer;
+  v_stored bytea;
+  v_given bytea;
+  v_diff integer := 0;
+  v_failures integer;
+  v_ends bigint;
+BEGIN
+  INSERT INTO ${t.users} AS x (user_id) VALUES (p_user) ON CONFLICT (user_id) DO UPDATE SET user_id = EXCLUDED.user_id
+    RETURNING x.failures_count, x.failures_ends_at, x.locked_until INTO u;
+  -- Looked up before the lock is checked, so that a forged id tells nothing.
+  SELECT c.*, (SELECT d.status FROM ${t.devices} d WHERE d.user_id = c.user_id AND d.id = c.device_id) AS current_device_status INTO ch
+    FROM ${t.challenges} c WHERE c.user_id = p_user AND c.id = p_id AND c.drop_at > p_now FOR UPDATE OF c;
+  IF NOT FOUND THEN
+    RETURN QUERY SELECT 'missing'::text, NULL::bigint, NULL::integer, NULL::text;
+    RETURN;
+  END IF;
+  IF u.locked_until > p_now THEN
+    RETURN QUERY SELECT 'locked'::text, u.locked_until, NULL::integer, NULL::text;
+    RETURN;
+  END IF;
+  IF p_now >= ch.expires_at THEN
+    RETURN QUERY SELECT 'expired'::text, NULL::bigint, NULL::integer, NULL::text;
+    RETURN;
+  END IF;
+  IF ch.attempts >= ch.max_attempts THEN
+    RETURN QUERY SELECT 'exhausted'::text, NULL::bigint, NULL::integer, NULL::text;
+    RETURN;
+  END IF;
+  IF ch.current_device_status IS DISTINCT FROM ch.device_status THEN
+    RETURN QUERY SELECT 'device_gone'::text, NULL::bigint, NULL::integer, NULL::text;
+    RETURN;
+  END IF;
+  v_attempts := ch.attempts + 1;
+  -- Every byte compared whatever the first difference, as the other stores compare.
+  v_stored := convert_to(ch.hash, 'UTF8');
+  v_given := convert_to(p_hash, 'UTF8');
+  IF length(v_stored) <> length(v_given) THEN
+    v_diff := 1;
+  ELSE
+    FOR i IN 0 .. length(v_stored) - 1 LOOP
+      v_diff := v_diff | (get_byte(v_stored, i) # get_byte(v_given, i));
+    END LOOP;
+  END IF;
+  IF v_diff = 0 THEN
+    -- Single use: the record goes at once; a replay finds nothing. The user's failures are forgotten, a lock stays.
+    DELETE FROM ${t.challenges} WHERE user_id = p_user AND id = p_id;
+    UPDATE ${t.users} SET failures_count = 0, failures_ends_at = NULL WHERE user_id = p_user;
+    RETURN QUERY SELECT 'ok'::text, NULL::bigint, NULL::integer,
+      json_build_object('id', ch.id, 'userId', ch.user_id, 'deviceId', ch.device_id, 'purpose', ch.purpose, 'deviceStatus', ch.device_status,
+        'hash', ch.hash, 'attempts', v_attempts, 'maxAttempts', ch.max_attempts, 'createdAt', ch.created_at, 'sentAt', ch.sent_at,
+        'expiresAt', ch.expires_at)::text;
+    RETURN;
+  END IF;
+  UPDATE ${t.challenges} SET attempts = v_attempts WHERE user_id = p_user AND id = p_id;
+  IF u.failures_ends_at > p_now THEN
+    v_failures := u.failures_count + 1;
+    v_ends := u.failures_ends_at;
+  ELSE
+    v_failures := 1;
+    v_ends := p_now + p_window;
+  END IF;
+  IF v_failures < p_threshold THEN
+    UPDATE ${t.users} SET failures_count = v_failures, failures_ends_at = v_ends WHERE user_id = p_user;
+    RETURN QUERY SELECT 'invalid'::text, NULL::bigint, ch.max_attempts - v_attempts, NULL::text;
+    RETURN;
+  END IF;
+  UPDATE ${t.users} SET failures_count = 0, failures_ends_at = NULL, locked_until = p_now + p_duration WHERE user_id = p_user;
+  RETURN QUERY SELECT 'locked_now'::text, p_now + p_duration, NULL::integer, NULL::text;
+END
+$fn$;
 `,
   }),
 ];

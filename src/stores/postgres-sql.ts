@@ -3,7 +3,9 @@
  * A statement that checks and acts on its own (an upsert, a conditional
  * DELETE … RETURNING) is atomic by itself; the others run inside a
  * transaction that first locks the user's row (LOCK_USER), so that one
- * user's steps run one at a time on every instance. Under READ COMMITTED
+ * user's steps run one at a time on every instance; the sign-on's two
+ * locked steps are SQL functions instead (migration 3), one round trip
+ * each, that lock the row the same way. Under READ COMMITTED
  * each statement reads what was committed before it started, so the
  * statements after the lock see every earlier step of the user whole.
  * Times come from the app as parameters, never from the database's clock.
@@ -63,16 +65,15 @@ export function statements(t: Tables) {
       RETURNING ${DEVICE}`,
 
     /** One of the same id is replaced. */
-    INSERT_CHALLENGE: `INSERT INTO ${t.challenges} (${CHALLENGE}, drop_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
-      ON CONFLICT (user_id, id) DO UPDATE SET device_id = EXCLUDED.device_id, purpose = EXCLUDED.purpose, device_status = EXCLUDED.device_status,
-        hash = EXCLUDED.hash, attempts = EXCLUDED.attempts, max_attempts = EXCLUDED.max_attempts, created_at = EXCLUDED.created_at,
-        sent_at = EXCLUDED.sent_at, expires_at = EXCLUDED.expires_at, drop_at = EXCLUDED.drop_at`,
+    /** One round trip: create_challenge (migration 3) locks the user's row, checks the lock and the quota, counts the send, stores the challenge. */
+    CREATE_CHALLENGE: `SELECT r_status, r_at FROM ${t.fn('create_challenge')}($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)`,
+    /** One round trip: attempt_challenge (migration 3), the whole guess under the user's row lock. */
+    ATTEMPT_CHALLENGE: `SELECT r_status, r_at, r_remaining, r_challenge FROM ${t.fn('attempt_challenge')}($1, $2, $3, $4, $5, $6, $7)`,
     GET_CHALLENGE: `SELECT ${CHALLENGE} FROM ${t.challenges} WHERE user_id = $1 AND id = $2 AND drop_at > $3`,
     /** The live challenge, locked, with the status its device has now (null: none). */
     LOCK_CHALLENGE: `SELECT ${CHALLENGE},
         (SELECT d.status FROM ${t.devices} d WHERE d.user_id = c.user_id AND d.id = c.device_id) AS current_device_status
       FROM ${t.challenges} c WHERE c.user_id = $1 AND c.id = $2 AND c.drop_at > $3 FOR UPDATE`,
-    SET_ATTEMPTS: `UPDATE ${t.challenges} SET attempts = $3 WHERE user_id = $1 AND id = $2`,
     REPLACE_CODE: `UPDATE ${t.challenges} SET hash = $3, expires_at = $4, sent_at = $5, attempts = 0, drop_at = $6 WHERE user_id = $1 AND id = $2`,
     /** $3: the undelivered hash; nothing changes unless the challenge still holds it. */
     RESTORE_CODE: `UPDATE ${t.challenges} SET hash = $4, expires_at = $5, attempts = $6, sent_at = 0

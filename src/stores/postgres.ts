@@ -244,18 +244,14 @@ export class PostgresMfaStore implements MfaStore {
   }
 
   async createChallenge(challenge: ChallengeRecord, ttlMs: number, quota: SendQuota, now: number): Promise<SendResult> {
-    return this.withUser(challenge.userId, async (q, limits) => {
-      const until = lockedUntil(limits, now);
-      if (until !== undefined) return { ok: false, lockedUntil: until };
-      const counted = countIn(limits.sends, quota.windowMs, now);
-      if (counted.count >= quota.limit) return { ok: false, retryAfterMs: counted.endsAt - now };
-      await q(this.sql.SET_SENDS, [challenge.userId, counted.count + 1, counted.endsAt]);
-      const c = challenge;
-      await q(this.sql.INSERT_CHALLENGE, [
-        c.userId, c.id, c.deviceId, c.purpose, c.deviceStatus, c.hash, c.attempts, c.maxAttempts, c.createdAt, c.sentAt, c.expiresAt, now + ttlMs,
-      ]);
-      return { ok: true };
-    });
+    const c = challenge;
+    const [row] = await this.query(this.sql.CREATE_CHALLENGE, [
+      c.userId, c.id, c.deviceId, c.purpose, c.deviceStatus, c.hash, c.attempts, c.maxAttempts, c.createdAt, c.sentAt, c.expiresAt, now + ttlMs,
+      now, quota.windowMs, quota.limit,
+    ]);
+    if (row!.r_status === 'locked') return { ok: false, lockedUntil: Number(row!.r_at) };
+    if (row!.r_status === 'quota') return { ok: false, retryAfterMs: Number(row!.r_at) };
+    return { ok: true };
   }
 
   async getChallenge(userId: string, challengeId: string): Promise<ChallengeRecord | null> {
@@ -296,27 +292,19 @@ export class PostgresMfaStore implements MfaStore {
   }
 
   async attemptChallenge(userId: string, challengeId: string, hash: string, lockout: LockoutRule, now: number): Promise<AttemptResult> {
-    return this.withUser(userId, async (q, limits): Promise<AttemptResult> => {
-      const [row] = await q(this.sql.LOCK_CHALLENGE, [userId, challengeId, now]);
-      if (!row) return { status: 'missing' };
-      const until = lockedUntil(limits, now);
-      if (until !== undefined) return { status: 'locked', lockedUntil: until, locked: false };
-      const record = parseChallenge(row);
-      if (now >= record.expiresAt) return { status: 'expired' };
-      if (record.attempts >= record.maxAttempts) return { status: 'exhausted' };
-      if (row.current_device_status !== record.deviceStatus) return { status: 'device_gone' };
-      record.attempts += 1;
-      if (sameHash(record.hash, hash)) {
-        // Single use: the record goes at once; a replay finds nothing.
-        await q(this.sql.DELETE_CHALLENGE, [userId, challengeId]);
-        await this.forgetFailures(q, userId);
-        return { status: 'ok', challenge: record };
-      }
-      await q(this.sql.SET_ATTEMPTS, [userId, challengeId, record.attempts]);
-      const locked = await this.fail(q, userId, limits, lockout, now);
-      if (locked !== undefined) return { status: 'locked', lockedUntil: locked, locked: true };
-      return { status: 'invalid', remainingAttempts: record.maxAttempts - record.attempts };
-    });
+    const [row] = await this.query(this.sql.ATTEMPT_CHALLENGE, [userId, challengeId, hash, now, lockout.threshold, lockout.windowMs, lockout.durationMs]);
+    switch (row!.r_status) {
+      case 'ok':
+        return { status: 'ok', challenge: JSON.parse(String(row!.r_challenge)) as ChallengeRecord };
+      case 'invalid':
+        return { status: 'invalid', remainingAttempts: Number(row!.r_remaining) };
+      case 'locked':
+        return { status: 'locked', lockedUntil: Number(row!.r_at), locked: false };
+      case 'locked_now':
+        return { status: 'locked', lockedUntil: Number(row!.r_at), locked: true };
+      default:
+        return { status: row!.r_status as 'missing' | 'expired' | 'exhausted' | 'device_gone' };
+    }
   }
 
   async deleteChallenge(userId: string, challengeId: string): Promise<void> {

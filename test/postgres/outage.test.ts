@@ -1,7 +1,6 @@
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { PostgresMfaStore, type PostgresPool, type PostgresPoolClient } from '../../src/stores/postgres.js';
-import type { MfaStore } from '../../src/stores/types.js';
+import { PostgresMfaStore } from '../../src/stores/postgres.js';
 import { codeOf, createTestApp, type TestApp } from '../helpers/app.js';
 import { CookieJar } from '../helpers/browser-jar.js';
 import { hasPostgresServer, PostgresServer } from '../helpers/postgres-server.js';
@@ -16,47 +15,14 @@ describe.skipIf(!available)('when PostgreSQL goes down or hangs, sign-on fails c
   let pool: pg.Pool;
   let sink: SmtpSink;
   let t: TestApp;
-  /** Set to stop the server inside the store's next attemptChallenge, after its transaction began: an outage in the middle of a step. */
-  let stopInAttempt = false;
-  let stopAfterBegin = false;
 
   beforeAll(async () => {
     server = await PostgresServer.start();
     pool = new pg.Pool({ connectionString: server.url, connectionTimeoutMillis: TIMEOUT_MS, query_timeout: TIMEOUT_MS });
     pool.on('error', () => {});
     sink = await SmtpSink.start();
-    // The pool as the store sees it, but for a client whose BEGIN, when asked, is followed by the server's stop.
-    const watched: PostgresPool = {
-      query: (text, values) => pool.query(text, values),
-      connect: async () => {
-        const client = await pool.connect();
-        if (!stopAfterBegin) return client;
-        stopAfterBegin = false;
-        return new Proxy(client, {
-          get(target, name) {
-            if (name !== 'query') return Reflect.get(target, name, target);
-            return async (text: string, values?: unknown[]) => {
-              const result = await target.query(text, values);
-              if (text === 'BEGIN') await server.stop();
-              return result;
-            };
-          },
-        }) as PostgresPoolClient;
-      },
-    };
-    const real = new PostgresMfaStore({ pool: watched });
-    await real.migrate();
-    const store = new Proxy(real, {
-      get(target, name, receiver) {
-        const value = Reflect.get(target, name, receiver);
-        if (name !== 'attemptChallenge') return typeof value === 'function' ? value.bind(target) : value;
-        return async (...args: Parameters<MfaStore['attemptChallenge']>) => {
-          stopAfterBegin = stopInAttempt;
-          stopInAttempt = false;
-          return target.attemptChallenge(...args);
-        };
-      },
-    });
+    const store = new PostgresMfaStore({ pool });
+    await store.migrate();
     t = createTestApp({ sink, mfa: { store }, routes: (app, auth) => app.use(auth.errorHandler()) });
   }, 30_000);
 
@@ -116,20 +82,30 @@ describe.skipIf(!available)('when PostgreSQL goes down or hangs, sign-on fails c
     expect((await jar.get(t.app, '/account')).text).toBe('account of alice');
   });
 
-  it('inside the code check\'s transaction: 503 and not signed on, nothing counted; after recovery the code still signs on once', async () => {
+  it('inside the code check: 503 and not signed on, nothing counted; after recovery the code still signs on once', async () => {
     const jar = new CookieJar();
     const code = await signOn(jar);
     const errorsBefore = t.logs.filter((l) => l.level === 'error').length;
 
-    stopInAttempt = true;
-    expectRefused(await jar.submit(t.app, '/mfa/challenge', t.app, '/mfa/challenge', { otp: code }));
+    // Another session holds the user's row, so that the code check, one statement, waits inside the database;
+    // the server then stops under it: an outage in the middle of the step.
+    const holder = new pg.Client({ connectionString: server.url });
+    holder.on('error', () => {});
+    await holder.connect();
+    await holder.query('BEGIN');
+    await holder.query(`SELECT 1 FROM mfa_users WHERE user_id = 'u1' FOR UPDATE`);
+    const answer = jar.submit(t.app, '/mfa/challenge', t.app, '/mfa/challenge', { otp: code });
+    await waitUntil(async () => (await pool.query(`SELECT count(*)::int AS n FROM pg_stat_activity WHERE wait_event_type = 'Lock'`)).rows[0].n > 0);
+    await server.stop();
+    expectRefused(await answer);
+    await holder.end().catch(() => {});
     const logged = t.logs.filter((l) => l.level === 'error').slice(errorsBefore);
     expect(logged.length).toBeGreaterThan(0);
     // The logger gets the database's own error, the cause of the 503.
     expect(String((logged[0]!.error as Error)?.message ?? logged[0]!.error)).toMatch(/terminat|ECONNREFUSED|Connection/i);
 
     await server.resume();
-    // The transaction died with its connection: the try it began is not spent.
+    // The statement died with its connection: the try it began is not spent.
     expect((await pool.query(`SELECT attempts FROM mfa_challenges WHERE user_id = 'u1'`)).rows).toEqual([{ attempts: 0 }]);
     expect((await jar.get(t.app, '/account')).headers.location).toBe('/mfa/challenge');
     expect((await jar.submit(t.app, '/mfa/challenge', t.app, '/mfa/challenge', { otp: code })).status).toBe(303);
@@ -154,3 +130,11 @@ describe.skipIf(!available)('when PostgreSQL goes down or hangs, sign-on fails c
     expect((await jar.get(t.app, '/account')).text).toBe('account of alice');
   });
 });
+
+async function waitUntil(check: () => Promise<boolean>, timeoutMs = 5_000): Promise<void> {
+  const until = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > until) throw new Error('timed out waiting for the code check to wait on the row lock');
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
