@@ -2,6 +2,7 @@ import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, type TestContext } from 'vitest';
+import { connectPostgres, createSchema, DATABASE_URL, dropSchema } from '../helpers/postgres.js';
 import { connectRedis, deletePrefix, REDIS_URL, uniquePrefix } from '../helpers/redis.js';
 import { Browser, describeFailure, isNetworkFailure, makeApp, pack, ROOT, run, startApp, type AppSpec } from './support.js';
 
@@ -21,7 +22,7 @@ const APPS: Record<'esm' | 'cjs', AppSpec & { main: string }> = {
     fixture: 'cjs',
     type: 'commonjs',
     main: 'app.cjs',
-    dependencies: ['express@4.17.3', 'express-session@1.17.3', 'passport@0.6.0', 'passport-local@1.0.0', 'redis@6.3.1', '@types/express@4.17.25', ...TYPES],
+    dependencies: ['express@4.17.3', 'express-session@1.17.3', 'passport@0.6.0', 'passport-local@1.0.0', 'redis@6.3.1', 'pg@8.23.1', '@types/express@4.17.25', ...TYPES],
   },
 };
 const TSC = join(ROOT, 'node_modules', '.bin', 'tsc');
@@ -31,6 +32,7 @@ let work: string;
 let unavailable: string | undefined;
 const prefixes = { esm: uniquePrefix('consumer-esm'), cjs: uniquePrefix('consumer-cjs') };
 const redis = await connectRedis();
+const postgres = await connectPostgres();
 
 beforeAll(async () => {
   work = await mkdtemp(join(tmpdir(), 'express-mfa-consumer-'));
@@ -57,6 +59,7 @@ afterAll(async () => {
     for (const prefix of Object.values(prefixes)) await deletePrefix(redis, prefix);
     await redis.quit();
   }
+  await postgres?.end();
   if (work) await rm(work, { recursive: true, force: true });
 });
 
@@ -67,45 +70,62 @@ function needsApps(ctx: TestContext): void {
 const exported: Partial<Record<keyof typeof APPS, string[]>> = {};
 
 describe.each(Object.keys(APPS) as (keyof typeof APPS)[])('the packed library in the %s app', (name) => {
-  const spec = APPS[name];
-
   it.skipIf(!redis)('signs a user on: protected route, stylesheet, password step, enrolment page; a store call on a real Redis', async (ctx) => {
     needsApps(ctx);
-    const app = await startApp(join(work, name), spec.main, { REDIS_URL, MFA_PREFIX: prefixes[name] });
-    try {
-      const { port, exports, probeDevices, missing } = app.ready;
-      exported[name] = exports;
-      expect(exports).toEqual(expect.arrayContaining(['mfa', 'MfaError', 'NotFoundError', 'ValidationError', 'MfaStrategy', 'MemoryMfaStore', 'RedisMfaStore', 'PostgresMfaStore']));
-      expect(probeDevices).toBe(1);
-      // The library's errors are instances of the classes this format exports.
-      expect(missing).toEqual({ code: 'NOT_FOUND', isMfaError: true, isNotFoundError: true });
-
-      const browser = new Browser(`http://127.0.0.1:${port}`);
-      expect(browser.redirect(await browser.request('/account'))).toBe('/login');
-
-      // views/ ships in the tarball and is found from this format's bundle.
-      const css = await browser.request('/mfa/assets/mfa.css');
-      expect(css.status).toBe(200);
-      expect(css.headers.get('content-type')).toMatch(/^text\/css/);
-      expect((await css.text()).length).toBeGreaterThan(100);
-
-      const login = await browser.request('/login', {
-        method: 'POST',
-        headers: { 'content-type': 'application/x-www-form-urlencoded' },
-        body: 'username=alice&password=wonderland',
-      });
-      expect(browser.redirect(login), app.stderr()).toBe('/mfa/enroll');
-
-      const enroll = await browser.request('/mfa/enroll');
-      const html = await enroll.text();
-      expect(enroll.status, `${html.slice(0, 500)}\n${app.stderr()}`).toBe(200);
-      expect(html).toMatch(/<form[^>]+method="post"/i);
-      expect(html).toContain('name="_mfa_csrf"');
-    } finally {
-      app.child.kill();
-    }
+    exported[name] = await signOnThrough(name, { REDIS_URL, MFA_PREFIX: prefixes[name] });
   });
 });
+
+// The CommonJS app with its MFA state in PostgreSQL: the packed build, the app's own pg, migrate() and the sign-on's steps.
+it.skipIf(!postgres)('the packed library in the cjs app on a real PostgreSQL: migrate(), then the same sign-on', async (ctx) => {
+  needsApps(ctx);
+  const schema = await createSchema(postgres!, 'consumer');
+  try {
+    await signOnThrough('cjs', { DATABASE_URL, MFA_SCHEMA: schema });
+    const tables = await postgres!.query('SELECT count(*)::int AS n FROM information_schema.tables WHERE table_schema = $1', [schema]);
+    expect(tables.rows[0].n).toBeGreaterThan(5);
+  } finally {
+    await dropSchema(postgres!, schema);
+  }
+});
+
+/** Starts the app with `env`, checks its exports and walks the sign-on to the enrolment page; returns the exports. */
+async function signOnThrough(name: keyof typeof APPS, env: Record<string, string>): Promise<string[]> {
+  const spec = APPS[name];
+  const app = await startApp(join(work, name), spec.main, env);
+  try {
+    const { port, exports, probeDevices, missing } = app.ready;
+    expect(exports).toEqual(expect.arrayContaining(['mfa', 'MfaError', 'NotFoundError', 'ValidationError', 'MfaStrategy', 'MemoryMfaStore', 'RedisMfaStore', 'PostgresMfaStore']));
+    expect(probeDevices).toBe(1);
+    // The library's errors are instances of the classes this format exports.
+    expect(missing).toEqual({ code: 'NOT_FOUND', isMfaError: true, isNotFoundError: true });
+
+    const browser = new Browser(`http://127.0.0.1:${port}`);
+    expect(browser.redirect(await browser.request('/account'))).toBe('/login');
+
+    // views/ ships in the tarball and is found from this format's bundle.
+    const css = await browser.request('/mfa/assets/mfa.css');
+    expect(css.status).toBe(200);
+    expect(css.headers.get('content-type')).toMatch(/^text\/css/);
+    expect((await css.text()).length).toBeGreaterThan(100);
+
+    const login = await browser.request('/login', {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: 'username=alice&password=wonderland',
+    });
+    expect(browser.redirect(login), app.stderr()).toBe('/mfa/enroll');
+
+    const enroll = await browser.request('/mfa/enroll');
+    const html = await enroll.text();
+    expect(enroll.status, `${html.slice(0, 500)}\n${app.stderr()}`).toBe(200);
+    expect(html).toMatch(/<form[^>]+method="post"/i);
+    expect(html).toContain('name="_mfa_csrf"');
+    return exports;
+  } finally {
+    app.child.kill();
+  }
+}
 
 // tsc runs are child processes: checking the three at once takes the time of one.
 // That time is some 20 s on two busy cores (skipLibCheck: false reads every
