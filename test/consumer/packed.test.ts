@@ -121,6 +121,17 @@ async function signOnThrough(name: keyof typeof APPS, env: Record<string, string
     expect(enroll.status, `${html.slice(0, 500)}\n${app.stderr()}`).toBe(200);
     expect(html).toMatch(/<form[^>]+method="post"/i);
     expect(html).toContain('name="_mfa_csrf"');
+
+    if (name === 'cjs') {
+      // auth.rateLimit, mounted first as the README says, on Express 4: the default 100 writes a minute per address.
+      const statuses: number[] = [];
+      for (let i = 0; i < 101; i++) statuses.push((await fetch(`http://127.0.0.1:${port}/mfa/challenge`, { method: 'POST', redirect: 'manual' })).status);
+      expect(statuses.slice(0, 100).filter((s) => s === 429)).toEqual([]);
+      const refused = await fetch(`http://127.0.0.1:${port}/mfa/challenge`, { method: 'POST', redirect: 'manual' });
+      expect(statuses[100]).toBe(429);
+      expect(refused.status).toBe(429);
+      expect(Number(refused.headers.get('retry-after'))).toBeGreaterThan(0);
+    }
     return exports;
   } finally {
     app.child.kill();
