@@ -17,7 +17,7 @@ export class CsrfError extends MfaError {
 export const CSRF_FIELD = '_mfa_csrf';
 export const CSRF_HEADER = 'x-mfa-csrf-token';
 
-export function freshCsrfToken(): string {
+function freshCsrfToken(): string {
   return randomBytes(32).toString('base64url');
 }
 

@@ -6,7 +6,7 @@ import { requestContext } from './context.js';
 import type { HttpDeps } from './deps.js';
 import { safeReturnTo } from './return-to.js';
 import { userAgentLabel } from './user-agent-label.js';
-import { csrfToken, freshCsrfToken } from './csrf.js';
+import { csrfToken } from './csrf.js';
 import {
   deviceChoice,
   regenerateSession,
@@ -162,13 +162,16 @@ export class SignOnFlow<User> {
     const stepUp = previous?.stepUp;
     const isStepUp = stepUp !== undefined && previous?.auth?.userId === signedOn.userId && previous.pending === undefined;
     const target = isStepUp ? stepUp.returnTo : bag.returnTo;
+    // No CSRF token yet: the old one must not outlive the new session id, and a new one is made when one of the
+    // library's forms is first shown. Most signed-on requests are the app's own, and each would read, hash and
+    // write back a token it never uses.
     if (isStepUp) {
       previous.auth = signedOn;
-      previous.csrf = freshCsrfToken();
+      delete previous.csrf;
       delete previous.stepUp;
     } else {
       for (const key of Object.keys(bag)) if (key !== 'cookie' && key !== 'returnTo') delete bag[key];
-      bag[SESSION_KEY] = { auth: signedOn, csrf: freshCsrfToken() } satisfies MfaSessionState;
+      bag[SESSION_KEY] = { auth: signedOn } satisfies MfaSessionState;
     }
     delete bag.returnTo;
     // The policy's record goes into the session before Passport saves it, so

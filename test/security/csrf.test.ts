@@ -152,4 +152,23 @@ describe('a request without a session does not get one', () => {
     const page = await e.get('/mfa/enroll');
     expect(Object.values(sessionStore.dump()).map((s) => s.mfa?.csrf)).toEqual([csrfOf(page.text)]);
   });
+
+  it("the pending sign-on's token dies with it: the signed-on session holds none until a form of ours is shown, then a new one", async () => {
+    const sessionStore = new InspectableSessionStore();
+    const t = createTestApp({ sink: sink(), sessionStore });
+    const alice = t.users[0]!;
+    await pairDevice(t, sink(), 'u1', alice.email!);
+    const a = agent(t.app);
+    const signed = await startSignOn(a, sink(), alice);
+    const pendingToken = csrfOf((await a.get('/mfa/challenge')).text);
+    expect((await a.post('/mfa/challenge').type('form').send({ _mfa_csrf: pendingToken, otp: signed.code })).status).toBe(303);
+
+    // Signed on: the app's own requests carry no token of ours in the session.
+    expect(Object.values(sessionStore.dump()).map((s) => s.mfa?.csrf)).toEqual([undefined]);
+    // The pending sign-on's token answers no form of the signed-on session.
+    expect((await a.post('/mfa/devices/add').type('form').send({ _mfa_csrf: pendingToken, type: 'email', email: 'new@example.test' })).status).toBe(403);
+    const fresh = csrfOf((await a.get('/mfa/devices')).text);
+    expect(fresh).not.toBe(pendingToken);
+    expect(Object.values(sessionStore.dump()).map((s) => s.mfa?.csrf)).toEqual([fresh]);
+  });
 });
