@@ -5,7 +5,7 @@
  * Environment: BENCH_SECONDS (5) per round, BENCH_ROUNDS (3), BENCH_WARMUP
  * (2 s), BENCH_VUS (16 virtual users for sign-ons), BENCH_CONNECTIONS (32
  * for autocannon), BENCH_ONLY (comma list of scenarios), BENCH_MEMORY_REDIS
- * (10000), BENCH_MEMORY_HEAP (100000), REDIS_URL, BENCH_SMTP_NAGLE=1 (the
+ * (10000), BENCH_MEMORY_HEAP (100000), BENCH_ATTACK_VICTIMS (2), REDIS_URL, BENCH_SMTP_NAGLE=1 (the
  * transport's sockets as nodemailer leaves them), BENCH_CPU_PROF=dir (each
  * server writes a CPU profile there).
  */
@@ -66,7 +66,9 @@ try {
 
 console.log(`express-mfa benchmarks — ${machine.cores} × ${machine.cpu}, Node ${machine.node}, load ${machine.loadAverageAtStart.join(' ')}`);
 console.log(`rounds: ${options.rounds} × ${options.seconds} s after ${options.warmup} s warm-up; ${options.vus} virtual users; ${options.connections} connections\n`);
-const rows = await runScenarios(selection, options);
+const victims = Number(process.env.BENCH_ATTACK_VICTIMS ?? 2);
+if (!Number.isInteger(victims) || victims < 1) throw new Error(`BENCH_ATTACK_VICTIMS must be a whole number of at least 1, got ${process.env.BENCH_ATTACK_VICTIMS}`);
+const rows = await runScenarios(selection, options, { attack: { attackers: 500, victims } });
 const redis = await redisVersion();
 const finished = new Date();
 
