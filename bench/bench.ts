@@ -35,7 +35,15 @@ async function runOne(scenario: Scenario, options: BenchOptions, sink: CodeSink,
   options.log(`${scenario}…`);
   switch (scenario) {
     case 'gate':
-      if (extra.parallel) return Promise.all([gateScenario(options, sink, 'memory'), gateScenario(options, sink, 'redis')]);
+      if (extra.parallel) {
+        // Both sign user0 on at once: with one sink, each could be handed the other's code.
+        const second = await CodeSink.start();
+        try {
+          return await Promise.all([gateScenario(options, sink, 'memory'), gateScenario(options, second, 'redis')]);
+        } finally {
+          await second.close();
+        }
+      }
       return [await gateScenario(options, sink, 'memory'), await gateScenario(options, sink, 'redis')];
     case 'floor':
       return [await floorScenario(options, sink, 'memory')];
