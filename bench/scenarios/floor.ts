@@ -73,30 +73,29 @@ function redisPerSignOn(before: Map<string, number>, after: Map<string, number>,
 
 const total = (counts: Record<string, number>) => round(Object.values(counts).reduce((a, b) => a + b, 0), 2);
 
-/** Sequential sign-ons with nothing else on the stores: what one sign-on asks of them. */
-async function countStore(server: ServerProcess, client: Client, sink: CodeSink, options: BenchOptions, signOns: number, stores: Stores): Promise<StoreCount> {
-  const redis = createClient({ url: options.redisUrl });
-  redis.on('error', () => {});
-  await redis.connect();
-  try {
-    await oursMfaSignOn(client, sink, 0);
-    const sentBefore = (await server.call('storeCalls')) as unknown as { sent: Record<string, number>; steps: Record<string, number>; sessions: Record<string, number> };
-    const statsBefore = commandStats(await redis.info('commandstats'));
-    const cpuBefore = redisCpu(await redis.info('cpu'));
-    for (let i = 0; i < signOns; i++) await oursMfaSignOn(client, sink, i % options.vus);
-    const cpuAfter = redisCpu(await redis.info('cpu'));
-    const statsAfter = commandStats(await redis.info('commandstats'));
-    const sentAfter = (await server.call('storeCalls')) as unknown as { sent: Record<string, number>; steps: Record<string, number>; sessions: Record<string, number> };
-    return {
-      signOns,
-      roundTrips: perSignOn(new Map(Object.entries(sentBefore.sent)), new Map(Object.entries(sentAfter.sent)), signOns),
-      ...(stores === 'redis' ? { redis: redisPerSignOn(statsBefore, statsAfter, cpuAfter - cpuBefore, signOns) } : {}),
-      sessions: perSignOn(new Map(Object.entries(sentBefore.sessions)), new Map(Object.entries(sentAfter.sessions)), signOns),
-      steps: perSignOn(new Map(Object.entries(sentBefore.steps)), new Map(Object.entries(sentAfter.steps)), signOns),
-    };
-  } finally {
-    await redis.quit().catch(() => {});
-  }
+type StoreCalls = { sent: Record<string, number>; steps: Record<string, number>; sessions: Record<string, number> };
+type InfoClient = ReturnType<typeof createClient>;
+
+const storeCalls = async (server: ServerProcess) => (await server.call('storeCalls')) as unknown as StoreCalls;
+const entries = (counts: Record<string, number>) => new Map(Object.entries(counts));
+
+/** Sequential sign-ons with nothing else on the stores: what one sign-on asks of them; with `redis`, what Redis ran for it. */
+async function countStore(server: ServerProcess, client: Client, sink: CodeSink, options: BenchOptions, signOns: number, redis?: InfoClient): Promise<StoreCount> {
+  await oursMfaSignOn(client, sink, 0);
+  const before = await storeCalls(server);
+  const statsBefore = redis && commandStats(await redis.info('commandstats'));
+  const cpuBefore = redis && redisCpu(await redis.info('cpu'));
+  for (let i = 0; i < signOns; i++) await oursMfaSignOn(client, sink, i % options.vus);
+  const cpuAfter = redis && redisCpu(await redis.info('cpu'));
+  const statsAfter = redis && commandStats(await redis.info('commandstats'));
+  const after = await storeCalls(server);
+  return {
+    signOns,
+    roundTrips: perSignOn(entries(before.sent), entries(after.sent), signOns),
+    sessions: perSignOn(entries(before.sessions), entries(after.sessions), signOns),
+    steps: perSignOn(entries(before.steps), entries(after.steps), signOns),
+    ...(redis ? { redis: redisPerSignOn(statsBefore!, statsAfter!, cpuAfter! - cpuBefore!, signOns) } : {}),
+  };
 }
 
 type Stores = 'memory' | 'redis' | 'postgres';
@@ -114,10 +113,10 @@ export async function floorScenario(options: BenchOptions, sink: CodeSink, store
     ServerProcess.start('servers/mail-sender.ts', { smtpPort: sink.port }),
   ]);
   const clients = { mfa: new Client(mfa.port), password: new Client(password.port), gate: new Client(gate.port) };
-  // Redis's own CPU per sign-on while the MFA rounds run (sessions and MFA state; nothing else uses it then).
-  const redis = createClient({ url: options.redisUrl });
-  redis.on('error', () => {});
-  await redis.connect();
+  // With Redis: its own CPU per sign-on while the MFA rounds run (sessions and MFA state; nothing else uses it then).
+  const redis = stores === 'redis' ? createClient({ url: options.redisUrl }) : undefined;
+  redis?.on('error', () => {});
+  await redis?.connect();
   const redisUnderLoad: number[] = [];
   try {
     await oursMfaSignOn(clients.mfa, sink, 0);
@@ -133,10 +132,10 @@ export async function floorScenario(options: BenchOptions, sink: CodeSink, store
     const measure = async (part: Part, seconds: number): Promise<number> => {
       switch (part) {
         case 'mfa': {
-          const redisBefore = stores === 'redis' ? redisCpu(await redis.info('cpu')) : 0;
+          const redisBefore = redis ? redisCpu(await redis.info('cpu')) : 0;
           const r = await flowRound(mfa, seconds, options.vus, (vu) => oursMfaSignOn(clients.mfa, sink, vu));
           if (r.errors > 0) throw new Error(`floor: MFA sign-ons failed: ${r.firstErrors.join(' / ')}`);
-          if (stores === 'redis') redisUnderLoad.push((redisCpu(await redis.info('cpu')) - redisBefore) / Math.max(1, r.completed));
+          if (redis) redisUnderLoad.push((redisCpu(await redis.info('cpu')) - redisBefore) / Math.max(1, r.completed));
           return r.cpuMs;
         }
         case 'password': {
@@ -177,7 +176,7 @@ export async function floorScenario(options: BenchOptions, sink: CodeSink, store
     }
     const m = (part: Part) => median(rounds.map((r) => r[part]));
     const floor = m('password') + 2 * m('gate') + m('mail');
-    const count = stores === 'memory' ? undefined : await countStore(mfa, clients.mfa, sink, options, Math.max(20, options.vus * 4), stores);
+    const count = stores === 'memory' ? undefined : await countStore(mfa, clients.mfa, sink, options, Math.max(20, options.vus * 4), redis);
     const countDetail = count
       ? `; per sign-on ${total(count.roundTrips)} MFA store round trips for ${total(count.steps)} steps (${JSON.stringify(count.steps)}), session store calls ${JSON.stringify(count.sessions)}` +
         (count.redis
@@ -199,7 +198,7 @@ export async function floorScenario(options: BenchOptions, sink: CodeSink, store
     });
   } finally {
     for (const c of Object.values(clients)) c.close();
-    await redis.quit().catch(() => {});
+    await redis?.quit().catch(() => {});
     await Promise.all([mfa.stop(), password.stop(), gate.stop(), mail.stop()]);
   }
 }

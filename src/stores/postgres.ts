@@ -506,7 +506,6 @@ function lockedUntil(limits: UserLimits, now: number): number | undefined {
   return limits.lockedUntil !== undefined && limits.lockedUntil > now ? limits.lockedUntil : undefined;
 }
 
-
 /** Byte for byte, as the other stores compare: whatever encoding the caller's hashes are in. */
 function sameHash(stored: string, candidate: string): boolean {
   const a = Buffer.from(stored);
